@@ -1,0 +1,209 @@
+"""Command line: ``staggered fit | demo | simulate | specs`` (a thin layer over the API)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from staggered.data import PanelError
+
+
+def _add_sampler_args(p: argparse.ArgumentParser, *, draws: int = 1000, chains: int = 4) -> None:
+    p.add_argument("--model", default="negbin-rw", help="spec name or path (default negbin-rw)")
+    p.add_argument("--draws", type=int, default=draws, help=f"draws per chain ({draws})")
+    p.add_argument("--tune", type=int, default=draws, help=f"warm-up iterations ({draws})")
+    p.add_argument("--chains", type=int, default=chains, help=f"chains ({chains})")
+    p.add_argument("--target-accept", type=float, default=0.9, help="NUTS target (0.9)")
+    p.add_argument(
+        "--sampler",
+        default="numpyro",
+        choices=["numpyro", "blackjax", "nutpie", "pymc"],
+        help="NUTS implementation (numpyro)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    p.add_argument("--level", type=float, default=0.9, help="interval mass (0.9)")
+    p.add_argument("--anticipation", type=int, default=0, help="periods of anticipation (0)")
+    p.add_argument("--horizon", type=int, default=None, help="bin event times beyond this")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="staggered",
+        description="Bayesian causal inference for staggered programme rollout.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser("fit", help="fit a model to a panel CSV and write effects.csv etc.")
+    f.add_argument("panel", type=Path, help="long panel CSV, one row per unit x period")
+    f.add_argument("--unit", required=True, help="unit id column")
+    f.add_argument("--time", required=True, help="period column")
+    f.add_argument("--outcome", required=True, help="outcome (count) column")
+    f.add_argument("--exposure", help="exposure column (population), log offset")
+    f.add_argument("--adoption", help="first treated period column (empty = never)")
+    f.add_argument("--treated", help="0/1 treated column, instead of --adoption")
+    f.add_argument("--group", help="programme column (second pooling level)")
+    f.add_argument(
+        "--drop-always-treated", action="store_true", help="drop units treated from the start"
+    )
+    _add_sampler_args(f)
+
+    d = sub.add_parser("demo", help="fit the bundled example panel (simulated, truth kept)")
+    _add_sampler_args(d)
+
+    s = sub.add_parser("simulate", help="simulate a scenario panel with known truth")
+    from staggered.simulate import SCENARIOS
+
+    s.add_argument("scenario", choices=sorted(SCENARIOS), help="scenario name")
+    s.add_argument("--out", required=True, type=Path, help="panel CSV to write")
+    s.add_argument("--truth", type=Path, help="truth CSV (default: <out stem>_truth.csv)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--units", type=int, default=150)
+    s.add_argument("--groups", type=int, default=20)
+    s.add_argument("--periods", type=int, default=None, help="default: 14 years' worth")
+    s.add_argument("--freq", choices=["year", "quarter", "month"], default="year")
+
+    sub.add_parser("specs", help="list the shipped model specs")
+    return parser
+
+
+def write_outputs(fit, out: Path) -> pd.DataFrame:
+    """Write ``effects.csv``, ``posterior.nc``, ``diagnostics.json`` and ``summary.txt``."""
+    out.mkdir(parents=True, exist_ok=True)
+    effects = fit.effects()
+    effects.to_csv(out / "effects.csv", index=False, float_format="%.6g")
+    fit.save(out / "posterior.nc")
+    (out / "diagnostics.json").write_text(json.dumps(fit.diagnostics, indent=2) + "\n")
+    (out / "summary.txt").write_text(fit.summary() + "\n")
+    return effects
+
+
+def _print_headline(fit, effects: pd.DataFrame, out: Path) -> None:
+    print(fit.summary())
+    pooled = effects[(effects["scope"] == "pooled")]
+    measure = "relative" if fit.spec.is_count else "absolute"
+    pooled = pooled[pooled["measure"] == measure]
+    print(f"\nPooled {measure} effect by event time ({fit.config['level']:.0%} intervals):")
+    print(
+        pooled[["event_time", "mean", "lower", "upper", "prob_negative"]]
+        .round(4)
+        .to_string(index=False)
+    )
+    print(f"\nWrote {out}/effects.csv, posterior.nc, diagnostics.json, summary.txt")
+
+
+def _fit_kwargs(args) -> dict:
+    return {
+        "model": args.model,
+        "draws": args.draws,
+        "tune": args.tune,
+        "chains": args.chains,
+        "target_accept": args.target_accept,
+        "sampler": args.sampler,
+        "random_seed": args.seed,
+        "level": args.level,
+        "anticipation": args.anticipation,
+        "horizon": args.horizon,
+        "progressbar": not args.no_progress,
+    }
+
+
+def _run_fit(args) -> int:
+    from staggered.fit import fit
+
+    if not args.panel.exists():
+        raise PanelError(f"Panel file {args.panel} does not exist.")
+    df = pd.read_csv(args.panel, keep_default_na=True)
+    result = fit(
+        df,
+        unit=args.unit,
+        time=args.time,
+        outcome=args.outcome,
+        exposure=args.exposure,
+        adoption=args.adoption,
+        treated=args.treated,
+        group=args.group,
+        drop_always_treated=args.drop_always_treated,
+        **_fit_kwargs(args),
+    )
+    _print_headline(result, write_outputs(result, args.out), args.out)
+    return 0
+
+
+def _run_demo(args) -> int:
+    from staggered.datasets import demo_panel
+    from staggered.fit import fit
+
+    sim = demo_panel()
+    args.out.mkdir(parents=True, exist_ok=True)
+    sim.panel.to_csv(args.out / "panel.csv", index=False)
+    sim.truth.to_csv(args.out / "truth.csv", index=False, float_format="%.6g")
+    print(f"Bundled example: {args.out}/panel.csv (truth in {args.out}/truth.csv)")
+    result = fit(sim.panel, **sim.columns, **_fit_kwargs(args))
+    effects = write_outputs(result, args.out)
+    _print_headline(result, effects, args.out)
+    truth = sim.truth[sim.truth["scope"] == "pooled"].set_index("event_time")["value"]
+    pooled = effects[(effects["scope"] == "pooled") & (effects["measure"] == "relative")]
+    inside = ((pooled["lower"] <= pooled["event_time"].map(truth)) & (
+        pooled["event_time"].map(truth) <= pooled["upper"])).sum()
+    print(f"True pooled effect inside the interval at {inside} of {len(pooled)} event times.")
+    return 0
+
+
+def _run_simulate(args) -> int:
+    from staggered.simulate import simulate
+
+    sim = simulate(
+        args.scenario,
+        n_units=args.units,
+        n_groups=args.groups,
+        n_periods=args.periods,
+        freq=args.freq,
+        random_seed=args.seed,
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    sim.panel.to_csv(args.out, index=False)
+    truth_path = args.truth or args.out.with_name(f"{args.out.stem}_truth.csv")
+    sim.truth.to_csv(truth_path, index=False, float_format="%.6g")
+    cols = sim.columns
+    print(f"Wrote {args.out} ({len(sim.panel)} rows) and {truth_path}")
+    print(
+        f"Fit it with: staggered fit {args.out} --unit {cols['unit']} --time {cols['time']} "
+        f"--outcome {cols['outcome']} --exposure {cols['exposure']} "
+        f"--adoption {cols['adoption']} --group {cols['group']} --out results/"
+    )
+    return 0
+
+
+def _run_specs(args) -> int:
+    from staggered.models import available_specs, load_spec
+
+    for name in available_specs():
+        print(f"{name:12s} {load_spec(name).summary}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``staggered`` command."""
+    args = _parser().parse_args(argv)
+    run = {"fit": _run_fit, "demo": _run_demo, "simulate": _run_simulate, "specs": _run_specs}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            return run[args.command](args)
+    except PanelError as err:
+        print(f"staggered: bad panel: {err}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as err:
+        print(f"staggered: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""Posterior estimands as tidy tables (the DESIGN output contract).
+
+For a set of effect cells C (all treated units observed at event time e, one programme's, or
+one unit's), per posterior draw::
+
+    relative   = sum_C mu1 / sum_C mu0 - 1          (rate ratio - 1)
+    absolute   = sum_C (mu1 - mu0)                  (admissions per period, summed over C)
+    per_1000   = 1000 * sum_C (mu1 - mu0) / sum_C exposure
+    cumulative = absolute summed over event times up to e
+
+with mu0 the expected count without the programme and mu1 = mu0 * exp(tau). The ``pooled``
+scope is therefore weighted by expected counts. ``predictive`` is the effect in a new site
+drawn from the hierarchy (new programme and unit deviations), scaled to the average treated
+site at e for ``absolute`` and to the treated units' rate for ``per_1000``.
+
+For the Gaussian model the effect is additive: only ``absolute`` (the mean of mu1 - mu0 over
+C) and ``cumulative`` are reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import xarray as xr
+
+from staggered.design import Design
+from staggered.models.spec import ModelSpec
+
+COLUMNS = [
+    "scope",
+    "id",
+    "event_time",
+    "measure",
+    "mean",
+    "sd",
+    "lower",
+    "upper",
+    "level",
+    "prob_negative",
+]
+SCOPES = ("pooled", "predictive", "group", "unit")
+MEASURES = ("relative", "absolute", "per_1000", "cumulative")
+
+
+def _draws(posterior: xr.Dataset, name: str) -> np.ndarray:
+    """(sample, ...) array of a posterior variable, chains and draws stacked."""
+    da = posterior[name]
+    return da.stack(sample=("chain", "draw")).transpose("sample", ...).values
+
+
+def summarise(draws: np.ndarray, level: float) -> dict[str, np.ndarray]:
+    """Mean, sd, equal-tailed interval and P(< 0) over axis 0 of ``draws``."""
+    alpha = (1.0 - level) / 2.0
+    lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)
+    return {
+        "mean": draws.mean(axis=0),
+        "sd": draws.std(axis=0, ddof=1) if draws.shape[0] > 1 else np.zeros(draws.shape[1:]),
+        "lower": lower,
+        "upper": upper,
+        "prob_negative": (draws < 0).mean(axis=0),
+    }
+
+
+def _table(scope: str, ids, event_times, measure: str, draws: np.ndarray, level: float):
+    s = summarise(draws, level)
+    return pd.DataFrame(
+        {
+            "scope": scope,
+            "id": np.asarray(ids, dtype=object),
+            "event_time": np.asarray(event_times, dtype=np.int64),
+            "measure": measure,
+            **{k: s[k] for k in ("mean", "sd", "lower", "upper")},
+            "level": level,
+            "prob_negative": s["prob_negative"],
+        }
+    )
+
+
+def _cumulate(absolute: np.ndarray, entity: np.ndarray) -> np.ndarray:
+    """Cumulative sum along keys that share an entity (keys sorted by entity, event time)."""
+    out = np.cumsum(absolute, axis=1)
+    new_entity = np.r_[True, entity[1:] != entity[:-1]]
+    segment = np.cumsum(new_entity) - 1
+    starts = np.flatnonzero(new_entity)
+    # running total just before each entity's first key (0 for the first entity)
+    before = np.concatenate([np.zeros((out.shape[0], 1)), out[:, starts[1:] - 1]], axis=1)
+    return out - before[:, segment]
+
+
+class _CellDraws:
+    """Per-draw expected counts with and without the effect on every effect cell."""
+
+    def __init__(self, posterior: xr.Dataset, design: Design, spec: ModelSpec):
+        eta0 = _draws(posterior, "eta0")
+        tau = _draws(posterior, "tau")
+        self.count = spec.is_count
+        if self.count:
+            self.mu0 = np.exp(eta0)
+            self.mu1 = self.mu0 * np.exp(tau)
+        else:
+            self.mu0 = eta0
+            self.mu1 = eta0 + tau
+        eff = design.effect_cells
+        self.exposure = design.panel.exposure[eff]
+        self.event_time = design.event_times[design.effect_index]
+        self.unit = design.panel.unit_idx[eff]
+
+    def aggregate(self, key: np.ndarray, n_keys: int):
+        """Sums over cells sharing a key: (S0, S1, exposure, n_cells) per draw and key."""
+        m = sp.csr_matrix(
+            (np.ones(key.size), (np.arange(key.size), key)), shape=(key.size, n_keys)
+        )
+        s0 = np.asarray(self.mu0 @ m)
+        s1 = np.asarray(self.mu1 @ m)
+        expo = np.asarray(self.exposure @ m).ravel()
+        n = np.asarray(np.ones(key.size) @ m).ravel()
+        return s0, s1, expo, n
+
+    def measures(self, key: np.ndarray, entity_of_key: np.ndarray, n_keys: int) -> dict:
+        """Draws of every measure for each key (keys sorted by entity, then event time)."""
+        s0, s1, expo, n = self.aggregate(key, n_keys)
+        if not self.count:
+            absolute = (s1 - s0) / n
+            return {"absolute": absolute, "cumulative": _cumulate(absolute, entity_of_key)}
+        absolute = s1 - s0
+        return {
+            "relative": s1 / s0 - 1.0,
+            "absolute": absolute,
+            "per_1000": 1000.0 * absolute / expo,
+            "cumulative": _cumulate(absolute, entity_of_key),
+        }
+
+
+def _grouped(cells: _CellDraws, entity: np.ndarray, labels, scope: str, level: float):
+    """Tables for entity x event time (entity = 0 for pooled)."""
+    et = cells.event_time
+    pairs, key = np.unique(np.c_[entity, et], axis=0, return_inverse=True)
+    key = key.ravel()
+    meas = cells.measures(key, pairs[:, 0], len(pairs))
+    ids = [labels[i] for i in pairs[:, 0]] if labels is not None else [""] * len(pairs)
+    return [_table(scope, ids, pairs[:, 1], m, d, level) for m, d in meas.items()]
+
+
+def predictive_tau(
+    posterior: xr.Dataset, n_event_times: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Draws of the log effect in a new site: theta + new programme and unit random walks."""
+    theta = _draws(posterior, "theta")
+    tau = theta.copy()
+    for scale in ("sigma_group", "sigma_unit"):
+        if scale in posterior:
+            sd = _draws(posterior, scale)[:, None]
+            tau += sd * np.cumsum(rng.standard_normal((theta.shape[0], n_event_times)), axis=1)
+    return tau
+
+
+def _predictive(cells: _CellDraws, posterior, design, level, rng) -> list[pd.DataFrame]:
+    et_all = design.event_times
+    tau_new = predictive_tau(posterior, et_all.size, rng)
+    key = np.searchsorted(et_all, cells.event_time)
+    s0, _, expo, n = cells.aggregate(key, et_all.size)
+    seen = n > 0
+    tau_new, s0, expo, n, et = tau_new[:, seen], s0[:, seen], expo[seen], n[seen], et_all[seen]
+    if not cells.count:
+        return [_table("predictive", [""] * et.size, et, "absolute", tau_new, level)]
+    relative = np.expm1(tau_new)
+    absolute = relative * s0 / n  # the average treated site at e
+    entity = np.zeros(et.size, dtype=int)
+    meas = {
+        "relative": relative,
+        "absolute": absolute,
+        "per_1000": 1000.0 * relative * s0 / expo,
+        "cumulative": _cumulate(absolute, entity),
+    }
+    return [_table("predictive", [""] * et.size, et, m, d, level) for m, d in meas.items()]
+
+
+def effects_table(
+    posterior: xr.Dataset,
+    design: Design,
+    spec: ModelSpec,
+    *,
+    level: float = 0.9,
+    random_seed: int | None = 0,
+    scopes: tuple[str, ...] = SCOPES,
+) -> pd.DataFrame:
+    """Compute the effects table from posterior draws.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        The ``posterior`` group of a fit (needs ``eta0``, ``tau``, ``theta``).
+    design : Design
+        The fit's design.
+    spec : ModelSpec
+        The fit's spec.
+    level : float, default 0.9
+        Mass of the equal-tailed intervals.
+    random_seed : int, optional
+        Seed for the new-site draws of the ``predictive`` scope.
+    scopes : tuple of str
+        Which scopes to compute.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scope,id,event_time,measure,mean,sd,lower,upper,level,prob_negative``.
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    unknown = set(scopes) - set(SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scope(s) {sorted(unknown)}; choose from {SCOPES}")
+    cells = _CellDraws(posterior, design, spec)
+    p = design.panel
+    parts: list[pd.DataFrame] = []
+    if "pooled" in scopes:
+        parts += _grouped(cells, np.zeros(cells.unit.size, dtype=int), None, "pooled", level)
+    if "predictive" in scopes:
+        rng = np.random.default_rng(random_seed)
+        parts += _predictive(cells, posterior, design, level, rng)
+    if "group" in scopes and p.group_idx is not None:
+        labels = [str(g) for g in p.group_labels]
+        parts += _grouped(cells, p.group_idx[cells.unit], labels, "group", level)
+    if "unit" in scopes:
+        labels = [str(u) for u in p.unit_labels]
+        parts += _grouped(cells, cells.unit, labels, "unit", level)
+    table = pd.concat(parts, ignore_index=True)
+    order = {s: i for i, s in enumerate(SCOPES)}
+    morder = {m: i for i, m in enumerate(MEASURES)}
+    table = table.assign(_s=table["scope"].map(order), _m=table["measure"].map(morder))
+    table = table.sort_values(["_s", "id", "_m", "event_time"], kind="stable")
+    return table.drop(columns=["_s", "_m"]).reset_index(drop=True)[COLUMNS]

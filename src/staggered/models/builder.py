@@ -1,0 +1,164 @@
+"""Build the PyMC model for a design and a spec (never samples).
+
+log mu_it = log exposure_it + alpha_i + gamma_t [+ beta_i * t] + D_it * tau_i(e_it)
+tau_i(e)  = theta(e) + delta_group(i)(e) + delta_i(e)
+
+theta is a Gaussian random walk over event time; the programme and unit deviations are
+random walks that start at zero before the first event time, non-centred, each level with
+its own learnt step scale. Unit intercepts are centred (the counterfactual is data-rich);
+period effects sum to zero so that they do not trade off against the intercepts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from staggered.design import Design
+from staggered.models.spec import ModelSpec
+
+
+def outcome_scale(design: Design, spec: ModelSpec) -> tuple[float, float]:
+    """Location and scale used to centre the priors.
+
+    For count models: the crude log rate ``log(sum y / sum exposure)`` over comparison cells and
+    a scale of 1 (priors are on the log-rate scale). For the normal model: the mean and sd of the
+    outcome over comparison cells.
+    """
+    p = design.panel
+    comp = ~design.effect_cell
+    if spec.is_count:
+        rate = max(p.y[comp].sum(), 0.5) / p.exposure[comp].sum()
+        return float(np.log(rate)), 1.0
+    y = p.y[comp]
+    sd = float(y.std()) if y.size > 1 and y.std() > 0 else 1.0
+    return float(y.mean()), sd
+
+
+def _random_walk(
+    name: str, step_sd, dims: tuple[str, ...], start_sd=None, *, centred: bool = False
+) -> pt.TensorVariable:
+    """Gaussian random walk along the last dim (event time), as a cumulative sum of steps.
+
+    The first value has sd ``start_sd`` (default ``step_sd``): the walk starts at zero one step
+    before the first event time. Non-centred (``name_z`` standard normal, scaled) by default;
+    ``centred=True`` samples the steps themselves, which mixes better when the data pin them
+    down (the pooled curve).
+    """
+    if start_sd is None:
+        sd = step_sd
+    else:
+        n = len(pm.modelcontext(None).coords[dims[-1]])
+        sd = pt.concatenate([pt.atleast_1d(start_sd), pt.repeat(step_sd, n - 1)])
+    if centred:
+        steps = pm.Normal(f"{name}_step", 0.0, sd, dims=dims)
+    else:
+        steps = sd * pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
+    return pt.cumsum(steps, axis=-1)
+
+
+def build_model(design: Design, spec: ModelSpec, *, prior_loc: float | None = None) -> pm.Model:
+    """Build the PyMC model.
+
+    Parameters
+    ----------
+    design : Design
+        Output of :func:`staggered.design.build_design`.
+    spec : ModelSpec
+        The model spec.
+    prior_loc : float, optional
+        Override the centre of the intercept prior (default: crude log rate or outcome mean
+        over comparison cells). SBC fixes it so that the prior does not depend on the data.
+
+    Returns
+    -------
+    pymc.Model
+        With named dims ``unit, period, event_time, treated_unit, group, effect_cell, cell``.
+        Deterministics ``log_mu0`` and ``tau`` (per effect cell) and ``unit_effect``
+        (treated unit x event time) feed :mod:`staggered.effects`.
+    """
+    p = design.panel
+    pri = spec.priors
+    loc, scale = outcome_scale(design, spec)
+    if prior_loc is not None:
+        loc = float(prior_loc)
+    eff = design.effect_cells
+    t_unit = design.treated_units
+    has_groups = spec.group_level and p.group_idx is not None
+    coords = {
+        "unit": [str(u) for u in p.unit_labels],
+        "period": list(p.period_labels),
+        "event_time": design.event_times.tolist(),
+        "treated_unit": [str(u) for u in p.unit_labels[t_unit]],
+        "effect_cell": np.arange(eff.size),
+        "cell": np.arange(p.n_cells),
+    }
+    if has_groups:
+        treated_groups = np.unique(p.group_idx[t_unit])
+        coords["group"] = [str(g) for g in p.group_labels[treated_groups]]
+        group_pos = np.searchsorted(treated_groups, p.group_idx[t_unit])
+
+    with pm.Model(coords=coords) as model:
+        unit_idx = pm.Data("unit_idx", p.unit_idx, dims="cell")
+        period_idx = pm.Data("period_idx", p.period_idx, dims="cell")
+
+        # --- untreated counterfactual -----------------------------------------------------
+        mu_alpha = pm.Normal("mu_alpha", loc, pri["intercept_sd"] * scale)
+        sigma_alpha = pm.HalfNormal("sigma_alpha", pri["unit_sd"] * scale)
+        alpha = pm.Normal("alpha", mu_alpha, sigma_alpha, dims="unit")
+        gamma = pm.ZeroSumNormal("gamma", sigma=pri["period_sd"] * scale, dims="period")
+        eta0 = alpha[unit_idx] + gamma[period_idx]
+        if spec.unit_trend:
+            sigma_beta = pm.HalfNormal("sigma_beta", pri["trend_sd"] * scale)
+            beta_z = pm.Normal("beta_z", 0.0, 1.0, dims="unit")
+            beta = pm.Deterministic("beta", sigma_beta * beta_z, dims="unit")
+            eta0 = eta0 + beta[unit_idx] * design.period_time[p.period_idx]
+        if spec.is_count:
+            eta0 = eta0 + np.log(p.exposure)
+
+        # --- effects on treated cells ----------------------------------------------------
+        sigma_theta = pm.HalfNormal("sigma_theta", pri["effect_step_sd"] * scale)
+        theta = pm.Deterministic(
+            "theta",
+            _random_walk(
+                "theta",
+                sigma_theta,
+                ("event_time",),
+                start_sd=pri["effect_start_sd"] * scale,
+                centred=True,
+            ),
+            dims="event_time",
+        )
+        unit_effect = pt.broadcast_to(theta[None, :], (t_unit.size, design.event_times.size))
+        if has_groups:
+            sigma_group = pm.HalfNormal("sigma_group", pri["group_step_sd"] * scale)
+            delta_group = pm.Deterministic(
+                "delta_group",
+                _random_walk("delta_group", sigma_group, ("group", "event_time")),
+                dims=("group", "event_time"),
+            )
+            unit_effect = unit_effect + delta_group[group_pos]
+        if spec.unit_level:
+            sigma_unit = pm.HalfNormal("sigma_unit", pri["unit_step_sd"] * scale)
+            delta_unit = _random_walk("delta_unit", sigma_unit, ("treated_unit", "event_time"))
+            unit_effect = unit_effect + delta_unit
+        unit_effect = pm.Deterministic(
+            "unit_effect", unit_effect, dims=("treated_unit", "event_time")
+        )
+        tau = pm.Deterministic(
+            "tau", unit_effect[design.cell_treated_unit, design.effect_index], dims="effect_cell"
+        )
+        pm.Deterministic("eta0", eta0[eff], dims="effect_cell")
+        eta = pt.inc_subtensor(eta0[eff], tau)
+
+        # --- likelihood ---------------------------------------------------------------------
+        if spec.likelihood == "negbin":
+            cv = pm.HalfNormal("dispersion_cv", pri["dispersion_sd"])
+            pm.NegativeBinomial("y", mu=pt.exp(eta), alpha=1.0 / cv**2, observed=p.y, dims="cell")
+        elif spec.likelihood == "poisson":
+            pm.Poisson("y", mu=pt.exp(eta), observed=p.y, dims="cell")
+        else:
+            sigma_y = pm.HalfNormal("sigma_y", pri["noise_sd"] * scale)
+            pm.Normal("y", mu=eta, sigma=sigma_y, observed=p.y, dims="cell")
+    return model

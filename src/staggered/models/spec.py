@@ -1,0 +1,156 @@
+"""Declarative model specs (TOML files shipped in ``models/`` and inside the wheel)."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+LIKELIHOODS = ("negbin", "poisson", "normal")
+
+DEFAULT_PRIORS = {
+    "intercept_sd": 2.0,
+    "unit_sd": 1.0,
+    "period_sd": 0.5,
+    "trend_sd": 0.01,
+    "effect_start_sd": 0.1,
+    "effect_step_sd": 0.05,
+    "group_step_sd": 0.02,
+    "unit_step_sd": 0.02,
+    "dispersion_sd": 0.1,
+    "noise_sd": 0.5,
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model specification.
+
+    Attributes
+    ----------
+    name : str
+        Spec name (``negbin-rw``).
+    likelihood : {"negbin", "poisson", "normal"}
+        Outcome distribution. Count likelihoods use a log link with a log-exposure offset.
+    unit_trend : bool
+        Add shrunk unit-specific linear trends to the counterfactual.
+    group_level, unit_level : bool
+        Programme- and unit-level deviations from the pooled event-time curve.
+    priors : dict
+        Prior scales (see the spec files for their meaning).
+    summary : str
+        One-line description.
+    """
+
+    name: str
+    likelihood: str = "negbin"
+    unit_trend: bool = True
+    group_level: bool = True
+    unit_level: bool = True
+    priors: dict = field(default_factory=lambda: dict(DEFAULT_PRIORS))
+    summary: str = ""
+    card: str = ""
+
+    @property
+    def is_count(self) -> bool:
+        """Whether the likelihood is for counts (log link, exposure offset)."""
+        return self.likelihood in ("negbin", "poisson")
+
+    def to_dict(self) -> dict:
+        """Return the spec as a TOML-shaped dictionary (round-trips through :func:`spec_from_dict`)."""
+        return {
+            "name": self.name,
+            "likelihood": self.likelihood,
+            "summary": self.summary,
+            "card": self.card,
+            "counterfactual": {"unit_trend": self.unit_trend},
+            "effect": {
+                "curve": "rw",
+                "group_level": self.group_level,
+                "unit_level": self.unit_level,
+            },
+            "priors": dict(self.priors),
+        }
+
+    def replace(self, **changes) -> ModelSpec:
+        """Return a copy with some fields (or prior scales, via ``priors={...}``) changed."""
+        d = copy.deepcopy(self.__dict__)
+        priors = changes.pop("priors", None)
+        d.update(changes)
+        if priors:
+            d["priors"] = {**d["priors"], **priors}
+        return ModelSpec(**d)
+
+
+def spec_from_dict(d: dict) -> ModelSpec:
+    """Build a :class:`ModelSpec` from a parsed TOML dictionary, checking every key."""
+    known = {"name", "likelihood", "summary", "card", "counterfactual", "effect", "priors"}
+    unknown = set(d) - known
+    if unknown:
+        raise ValueError(f"unknown spec keys {sorted(unknown)}; allowed: {sorted(known)}")
+    likelihood = d.get("likelihood", "negbin")
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+    cf = d.get("counterfactual", {})
+    eff = d.get("effect", {})
+    if eff.get("curve", "rw") != "rw":
+        raise ValueError(f"effect.curve must be 'rw', got {eff.get('curve')!r}")
+    priors = dict(DEFAULT_PRIORS)
+    bad = set(d.get("priors", {})) - set(DEFAULT_PRIORS)
+    if bad:
+        raise ValueError(f"unknown prior(s) {sorted(bad)}; allowed: {sorted(DEFAULT_PRIORS)}")
+    priors.update({k: float(v) for k, v in d.get("priors", {}).items()})
+    return ModelSpec(
+        name=str(d.get("name", "custom")),
+        likelihood=likelihood,
+        unit_trend=bool(cf.get("unit_trend", True)),
+        group_level=bool(eff.get("group_level", True)),
+        unit_level=bool(eff.get("unit_level", True)),
+        priors=priors,
+        summary=str(d.get("summary", "")),
+        card=str(d.get("card", "")),
+    )
+
+
+def _spec_dir() -> Path:
+    """Folder of the shipped specs: inside the wheel, or ``models/`` in a source checkout."""
+    packaged = resources.files("staggered") / "specs"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[3] / "models"
+
+
+def available_specs() -> list[str]:
+    """Names of the shipped model specs."""
+    return sorted(p.stem for p in _spec_dir().glob("*.toml"))
+
+
+def load_spec(model: str | Path | ModelSpec | dict) -> ModelSpec:
+    """Load a model spec by shipped name (``"negbin-rw"``), path to a TOML file, or dict.
+
+    Parameters
+    ----------
+    model : str, Path, ModelSpec or dict
+        Spec name, path, an existing spec (returned as is) or a TOML-shaped dict.
+
+    Returns
+    -------
+    ModelSpec
+    """
+    if isinstance(model, ModelSpec):
+        return model
+    if isinstance(model, dict):
+        return spec_from_dict(model)
+    path = Path(model)
+    if path.suffix != ".toml" or not path.exists():
+        shipped = _spec_dir() / f"{model}.toml"
+        if not shipped.exists():
+            raise ValueError(
+                f"unknown model {str(model)!r}: not a shipped spec ({', '.join(available_specs())})"
+                " nor a path to a .toml spec file"
+            )
+        path = shipped
+    with path.open("rb") as fh:
+        return spec_from_dict(tomllib.load(fh))

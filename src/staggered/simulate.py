@@ -1,0 +1,292 @@
+"""Simulated staggered-rollout panels with known truth.
+
+Every scenario returns a panel in the user data contract (``area, programme, period,
+admissions, population, start``) and the truth in the effects layout
+(``scope, id, event_time, measure, value``), with the pooled truth defined exactly as the
+``pooled`` estimand in :mod:`staggered.effects`: over treated units observed at event time e,
+``(sum mu1 - sum mu0) / sum mu0`` with ``mu0`` the expected count without the programme and
+``mu1`` the expected count with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+PERIODS_PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A simulated panel and its truth.
+
+    Attributes
+    ----------
+    panel : pandas.DataFrame
+        Long panel with columns ``area, programme, period, admissions, population, start``.
+    truth : pandas.DataFrame
+        Columns ``scope, id, event_time, measure, value`` (scopes ``pooled`` and ``unit``,
+        measure ``relative``).
+    params : dict
+        The scenario's settings and drawn parameters (for reference).
+    columns : dict
+        Role -> column name, ready to pass to :func:`staggered.fit`.
+    """
+
+    panel: pd.DataFrame
+    truth: pd.DataFrame
+    params: dict = field(default_factory=dict)
+    columns: dict = field(
+        default_factory=lambda: {
+            "unit": "area",
+            "time": "period",
+            "outcome": "admissions",
+            "exposure": "population",
+            "adoption": "start",
+            "group": "programme",
+        }
+    )
+
+
+# Effect shapes: relative effect (rate ratio - 1) as a function of years since adoption s >= 0.
+def _delayed(s: np.ndarray) -> np.ndarray:
+    """Nothing for two years, then a linear ramp to -5% by the fifth year (s = 4), then flat."""
+    return -0.05 * np.clip((s - 1.0) / 3.0, 0.0, 1.0)
+
+
+def _jcurve(s: np.ndarray) -> np.ndarray:
+    """+3% in the first two years (unmet need found), falling to -5% by year six."""
+    return np.where(s < 2.0, 0.03, 0.03 - 0.08 * np.clip((s - 1.0) / 4.0, 0.0, 1.0))
+
+
+def _temporary(s: np.ndarray) -> np.ndarray:
+    """A 4% reduction in years 1-3 after adoption only."""
+    return np.where((s >= 1.0) & (s < 4.0), -0.04, 0.0)
+
+
+def _null(s: np.ndarray) -> np.ndarray:
+    return np.zeros_like(s, dtype=float)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Settings of one simulation scenario (site variation is multiplicative on log effect)."""
+
+    shape: Callable[[np.ndarray], np.ndarray]
+    group_sd: float = 0.25  # sd of programme multipliers on the log effect
+    unit_sd: float = 0.35  # sd of area multipliers on the log effect
+    ar_rho: float = 0.0  # AR(1) shocks on the log rate
+    ar_sd: float = 0.0
+    select_on_shock: bool = False  # adoption right after a high shock (regression to the mean)
+    description: str = ""
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "delayed": Scenario(_delayed, description="no effect for two years, then a ramp to -5%"),
+    "jcurve": Scenario(_jcurve, description="early rise (+3%) turning into a later reduction"),
+    "temporary": Scenario(_temporary, description="a 4% reduction in years 1-3 only"),
+    "clustered": Scenario(
+        _delayed, group_sd=0.6, unit_sd=0.15, description="delayed, programme-level variation"
+    ),
+    "null-rtm": Scenario(
+        _null,
+        group_sd=0.0,
+        unit_sd=0.0,
+        ar_rho=0.6,
+        ar_sd=0.04,
+        select_on_shock=True,
+        description="no effect; sites adopt after a high AR(1) shock (regression to the mean)",
+    ),
+}
+
+
+def _period_labels(start_year: int, n_periods: int, freq: str) -> list[str]:
+    code = {"year": "Y", "quarter": "Q", "month": "M"}[freq]
+    first = pd.Period(f"{start_year}", freq=code) if freq == "year" else pd.Period(
+        f"{start_year}-01", freq=code
+    )
+    periods = pd.period_range(first, periods=n_periods, freq=code)
+    if freq == "year":
+        return [str(p.year) for p in periods]
+    if freq == "quarter":
+        return [f"{p.year}Q{p.quarter}" for p in periods]
+    return [f"{p.year}-{p.month:02d}" for p in periods]
+
+
+def simulate(
+    scenario: str = "delayed",
+    *,
+    n_units: int = 150,
+    n_groups: int = 20,
+    n_periods: int | None = None,
+    start_year: int = 2010,
+    freq: str = "year",
+    adoption_years: tuple[int, ...] = (2014, 2015, 2016, 2017),
+    never_treated_share: float = 0.3,
+    rate_per_1000: float = 105.0,
+    growth: float = 0.025,
+    unit_trend_sd: float = 0.0,
+    dispersion_cv: float = 0.01,
+    random_seed: int | None = 0,
+) -> Simulation:
+    """Simulate a staggered-rollout panel of emergency admissions with a known effect.
+
+    Parameters
+    ----------
+    scenario : str
+        One of :data:`SCENARIOS` (``delayed``, ``jcurve``, ``temporary``, ``clustered``,
+        ``null-rtm``).
+    n_units, n_groups : int
+        Number of areas and programmes. Treated areas are spread over the programmes;
+        never-treated areas get programme ``"none"``.
+    n_periods : int, optional
+        Number of periods; default 14 years' worth at the chosen frequency.
+    start_year : int
+        First calendar year of the panel.
+    freq : {"year", "quarter", "month"}
+        Panel frequency.
+    adoption_years : tuple of int
+        Adoption cohorts (start of the year); a treated area adopts in one of them.
+    never_treated_share : float
+        Share of areas never treated.
+    rate_per_1000 : float
+        Admissions per 1,000 population per year at the start.
+    growth : float
+        Common yearly growth of the admission rate.
+    unit_trend_sd : float
+        Standard deviation of area-specific yearly trends on the log rate.
+    dispersion_cv : float
+        Extra-Poisson coefficient of variation of the negative-binomial noise
+        (``phi = 1 / cv**2``).
+    random_seed : int, optional
+        Seed of the NumPy generator.
+
+    Returns
+    -------
+    Simulation
+        The panel, the truth and the parameters.
+    """
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)}")
+    if freq not in PERIODS_PER_YEAR:
+        raise ValueError(f"freq must be one of {sorted(PERIODS_PER_YEAR)}, got {freq!r}")
+    sc = SCENARIOS[scenario]
+    rng = np.random.default_rng(random_seed)
+    ppy = PERIODS_PER_YEAR[freq]
+    n_periods = 14 * ppy if n_periods is None else n_periods
+    labels = _period_labels(start_year, n_periods, freq)
+    years = start_year + np.arange(n_periods) / ppy  # calendar time in years
+
+    # --- units, programmes, adoption ---------------------------------------------------
+    n_treated = int(round(n_units * (1.0 - never_treated_share)))
+    treated = np.zeros(n_units, dtype=bool)
+    treated[rng.choice(n_units, n_treated, replace=False)] = True
+    group = np.full(n_units, -1)
+    group[treated] = rng.integers(0, n_groups, n_treated)
+    # programmes adopt together, areas inside one programme at the programme's start
+    group_year = rng.choice(np.asarray(adoption_years), n_groups)
+    adopt_year = np.where(treated, group_year[np.maximum(group, 0)], 0)
+
+    population0 = np.exp(rng.uniform(np.log(150_000), np.log(1_200_000), n_units))
+    pop_growth = rng.normal(0.005, 0.003, n_units)
+    population = np.round(population0[:, None] * np.exp(pop_growth[:, None] * (years - start_year)))
+
+    # --- untreated expected counts ---------------------------------------------------------
+    log_rate0 = np.log(rate_per_1000 / 1000.0 / ppy) + rng.normal(0.0, 0.15, n_units)
+    period_shock = rng.normal(0.0, 0.01, n_periods)
+    trend = rng.normal(0.0, unit_trend_sd, n_units) if unit_trend_sd > 0 else np.zeros(n_units)
+    t_years = years - start_year
+    log_mu0 = (
+        np.log(population)
+        + log_rate0[:, None]
+        + growth * t_years[None, :]
+        + period_shock[None, :]
+        + trend[:, None] * (t_years[None, :] - t_years.mean())
+    )
+    if sc.ar_sd > 0:
+        rho = sc.ar_rho ** (1.0 / ppy)
+        innov_sd = sc.ar_sd * np.sqrt(1 - rho**2)
+        u = np.zeros((n_units, n_periods))
+        u[:, 0] = rng.normal(0.0, sc.ar_sd, n_units)
+        for t in range(1, n_periods):
+            u[:, t] = rho * u[:, t - 1] + rng.normal(0.0, innov_sd, n_units)
+        log_mu0 = log_mu0 + u
+        if sc.select_on_shock:
+            # each treated area adopts in the year after its highest shock among the cohort years
+            cohort_years = np.asarray(adoption_years)
+            idx_prev = np.searchsorted(years, cohort_years - 1.0 / ppy)
+            shock_before = u[:, idx_prev]  # (units, cohorts)
+            adopt_year = np.where(treated, cohort_years[np.argmax(shock_before, axis=1)], 0)
+
+    # --- effects -----------------------------------------------------------------------
+    group_mult = 1.0 + rng.normal(0.0, sc.group_sd, n_groups)
+    unit_mult = 1.0 + rng.normal(0.0, sc.unit_sd, n_units)
+    mult = np.where(treated, group_mult[np.maximum(group, 0)] * unit_mult, 0.0)
+    event_time = np.where(
+        treated[:, None], np.round((years[None, :] - adopt_year[:, None]) * ppy), -1
+    ).astype(int)
+    is_treated_cell = treated[:, None] & (event_time >= 0)
+    s = np.maximum(event_time, 0) / ppy
+    tau = np.where(is_treated_cell, mult[:, None] * np.log1p(sc.shape(s)), 0.0)
+    mu0 = np.exp(log_mu0)
+    mu1 = mu0 * np.exp(tau)
+
+    phi = 1.0 / dispersion_cv**2
+    # NB(mu, phi) as a gamma-Poisson mixture
+    admissions = rng.poisson(rng.gamma(phi, mu1 / phi))
+
+    # --- long panel ----------------------------------------------------------------------
+    area_ids = np.array([f"E{9000 + i:05d}" for i in range(n_units)])
+    prog_ids = np.array([f"P{g + 1:02d}" for g in range(n_groups)])
+    programme = np.where(treated, prog_ids[np.maximum(group, 0)], "none")
+    start = np.where(treated, adopt_year.astype(str), "")
+    ui, ti = np.meshgrid(np.arange(n_units), np.arange(n_periods), indexing="ij")
+    ui, ti = ui.ravel(), ti.ravel()
+    period_col = np.asarray(labels, dtype=object)[ti]
+    if freq == "year":
+        period_col = np.asarray([int(p) for p in labels])[ti]
+    panel = pd.DataFrame(
+        {
+            "area": area_ids[ui],
+            "programme": programme[ui],
+            "period": period_col,
+            "admissions": admissions.ravel().astype(np.int64),
+            "population": population.ravel().astype(np.int64),
+            "start": start[ui],
+        }
+    )
+
+    # --- truth ---------------------------------------------------------------------------
+    rows = []
+    cell_e = event_time.ravel()
+    cell_t = is_treated_cell.ravel()
+    m0, m1 = mu0.ravel(), mu1.ravel()
+    for e in np.unique(cell_e[cell_t]):
+        sel = cell_t & (cell_e == e)
+        rows.append(("pooled", "", int(e), "relative", m1[sel].sum() / m0[sel].sum() - 1.0))
+    unit_truth = pd.DataFrame(
+        {
+            "scope": "unit",
+            "id": area_ids[ui][cell_t],
+            "event_time": cell_e[cell_t],
+            "measure": "relative",
+            "value": np.expm1(tau.ravel()[cell_t]),
+        }
+    )
+    truth = pd.concat(
+        [pd.DataFrame(rows, columns=list(unit_truth.columns)), unit_truth], ignore_index=True
+    )
+    params = {
+        "scenario": scenario,
+        "freq": freq,
+        "n_units": n_units,
+        "n_groups": n_groups,
+        "n_periods": n_periods,
+        "dispersion_cv": dispersion_cv,
+        "unit_trend_sd": unit_trend_sd,
+        "random_seed": random_seed,
+    }
+    return Simulation(panel=panel, truth=truth, params=params)

@@ -1,0 +1,502 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from staggered.data import Panel, PanelError, encode_panel, parse_periods
+
+MPDTA = Path("/work/shared/data/mpdta.csv")
+
+
+def make_panel(
+    units=("a", "b", "c", "d"),
+    periods=(2015, 2016, 2017, 2018),
+    adoption=None,
+):
+    """Balanced yearly panel; by default a adopts 2016, b 2017, c and d never."""
+    if adoption is None:
+        adoption = {"a": 2016, "b": 2017}
+    rows = []
+    for i, u in enumerate(units):
+        for j, t in enumerate(periods):
+            rows.append(
+                {
+                    "area": u,
+                    "period": t,
+                    "admissions": 10 * (i + 1) + j,
+                    "population": 1000.0 + i,
+                    "start": adoption.get(u, np.nan),
+                    "ics": "north" if i % 2 == 0 else "south",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def encode(df, **kw):
+    args = {"unit": "area", "time": "period", "outcome": "admissions", "adoption": "start"}
+    args.update(kw)
+    return encode_panel(df, **args)
+
+
+# ------------------------------------------------------------------ positive cases
+
+
+def test_yearly_int_panel():
+    df = make_panel()
+    before = df.copy()
+    p = encode(df, exposure="population", group="ics")
+    pd.testing.assert_frame_equal(df, before)  # input untouched
+    assert isinstance(p, Panel)
+    assert p.freq == "year"
+    assert p.period_labels == ["2015", "2016", "2017", "2018"]
+    assert list(p.unit_labels) == ["a", "b", "c", "d"]
+    assert p.n_units == 4 and p.n_periods == 4 and p.n_cells == 16 and p.n_groups == 2
+    np.testing.assert_array_equal(p.adoption_idx, [1, 2, -1, -1])
+    np.testing.assert_array_equal(p.treated_units, [True, True, False, False])
+    np.testing.assert_array_equal(p.group_idx, [0, 1, 0, 1])
+    assert list(p.group_labels) == ["north", "south"]
+    assert p.unit_idx.dtype == np.int64 and p.period_idx.dtype == np.int64
+    assert p.y.dtype == np.float64 and p.exposure.dtype == np.float64
+    assert p.exposure[0] == 1000.0
+    assert p.late_adopters == [] and p.dropped_always_treated == []
+    assert p.columns["exposure"] == "population" and p.columns["treated"] is None
+    assert p.family == "count"
+
+
+def test_cells_sorted_and_row_index_kept():
+    df = make_panel().sample(frac=1.0, random_state=1)
+    df.index = [f"r{i}" for i in range(len(df))]
+    p = encode(df)
+    key = p.unit_idx * p.n_periods + p.period_idx
+    assert np.all(np.diff(key) > 0)
+    back = df.loc[p.row_index]
+    np.testing.assert_array_equal(back["admissions"].to_numpy(dtype=float), p.y)
+    np.testing.assert_array_equal(back["area"].to_numpy(), p.unit_labels[p.unit_idx])
+
+
+def test_arrays_are_read_only():
+    p = encode(make_panel())
+    with pytest.raises(ValueError):
+        p.y[0] = 1.0
+
+
+def test_quarterly_string_panel_with_yearly_adoption():
+    quarters = [f"{y}Q{q}" for y in (2013, 2014, 2015) for q in (1, 2, 3, 4)]
+    df = make_panel(periods=quarters, adoption={"a": "2014", "b": "2014Q3"})
+    p = encode(df)
+    assert p.freq == "quarter"
+    assert p.period_labels[0] == "2013Q1" and p.period_labels[-1] == "2015Q4"
+    assert p.period_labels[p.adoption_idx[0]] == "2014Q1"
+    assert p.adoption_idx[0] == 4
+    assert p.period_labels[p.adoption_idx[1]] == "2014Q3"
+
+
+def test_lowercase_quarters_and_int_yearly_adoption():
+    quarters = [f"{y}q{q}" for y in (2013, 2014) for q in (1, 2, 3, 4)]
+    df = make_panel(periods=quarters, adoption={"a": 2014.0, "b": 2013.0})
+    df["start"] = df["start"].where(df["area"] != "b", 0.0)  # float 0 = never
+    p = encode(df)
+    np.testing.assert_array_equal(p.adoption_idx, [4, -1, -1, -1])
+
+
+def test_monthly_panel():
+    months = [f"2020-{m:02d}" for m in range(1, 13)]
+    df = make_panel(periods=months, adoption={"a": "2020-05", "b": "2020-09-15"})
+    p = encode(df)
+    assert p.freq == "month"
+    assert p.period_labels[:2] == ["2020-01", "2020-02"]
+    assert p.period_labels[p.adoption_idx[0]] == "2020-05"
+    assert p.period_labels[p.adoption_idx[1]] == "2020-09"
+
+
+def test_finer_adoption_on_yearly_panel_maps_to_containing_year():
+    df = make_panel(adoption={"a": "2016Q3", "b": "2017-11"})
+    p = encode(df)
+    np.testing.assert_array_equal(p.adoption_idx, [1, 2, -1, -1])
+
+
+@pytest.mark.parametrize(
+    ("dates", "freq", "first"),
+    [
+        (["2019-01-01", "2019-04-01", "2019-07-01", "2019-10-01"], "quarter", "2019Q1"),
+        (["2019-07-01", "2020-07-01", "2021-07-01", "2022-07-01"], "year", "2019"),
+        (["2019-01-15", "2019-02-15", "2019-03-15", "2019-04-15"], "month", "2019-01"),
+    ],
+)
+def test_date_column_infers_frequency(dates, freq, first):
+    df = make_panel(periods=pd.to_datetime(dates), adoption={"a": dates[2]})
+    p = encode(df)
+    assert p.freq == freq
+    assert p.period_labels[0] == first
+    assert p.adoption_idx[0] == 2
+    # date strings behave like datetimes
+    p2 = encode(make_panel(periods=dates, adoption={"a": dates[2]}))
+    assert p2.period_labels == p.period_labels
+    np.testing.assert_array_equal(p2.adoption_idx, p.adoption_idx)
+
+
+def test_unbalanced_panel_accepted():
+    df = make_panel()
+    df = df.drop(index=[1, 6]).reset_index(drop=True)
+    p = encode(df)
+    assert p.n_cells == 14 and p.n_periods == 4
+    assert "unbalanced" in p.summary()
+
+
+def test_late_adopter_is_comparison_unit():
+    df = make_panel(adoption={"a": 2016, "b": 2025})
+    p = encode(df)
+    assert p.late_adopters == ["b"]
+    np.testing.assert_array_equal(p.adoption_idx, [1, -1, -1, -1])
+    assert "1 late adopters" in p.summary()
+
+
+def test_drop_always_treated():
+    df = make_panel(adoption={"a": 2016, "b": 2015, "c": 2010}, units=("a", "b", "c", "d"))
+    p = encode(df, drop_always_treated=True, group="ics")
+    assert p.dropped_always_treated == ["b", "c"]
+    assert list(p.unit_labels) == ["a", "d"]
+    assert p.n_cells == 8
+    np.testing.assert_array_equal(p.adoption_idx, [1, -1])
+    assert set(p.to_frame()["unit"]) == {"a", "d"}
+    assert "Dropped always-treated units: 2" in p.summary()
+
+
+def test_treated_indicator_matches_adoption_column():
+    df = make_panel()
+    df["on"] = (df["period"] >= df["start"]).astype(int)  # NaN start -> 0
+    a = encode(df)
+    t = encode(df, adoption=None, treated="on")
+    np.testing.assert_array_equal(a.adoption_idx, t.adoption_idx)
+    np.testing.assert_array_equal(a.y, t.y)
+    assert t.columns["treated"] == "on"
+
+
+def test_adoption_never_markers():
+    df = make_panel(units=("a", "b", "c", "d", "e"), adoption={"a": 2016})
+    df["start"] = df["start"].astype(object)
+    df.loc[df["area"] == "b", "start"] = 0
+    df.loc[df["area"] == "c", "start"] = ""
+    df.loc[df["area"] == "d", "start"] = None
+    p = encode(df)
+    np.testing.assert_array_equal(p.adoption_idx, [1, -1, -1, -1, -1])
+    assert p.late_adopters == []
+
+
+def test_int_unit_ids_and_float_whole_ids():
+    df = make_panel()
+    df["area"] = df["area"].map({"a": 3, "b": 1, "c": 2, "d": 4}).astype(float)
+    p = encode(df)
+    assert list(p.unit_labels) == [1, 2, 3, 4]
+    assert all(isinstance(u, int) for u in p.unit_labels)
+
+
+def test_gaussian_family_accepts_floats():
+    df = make_panel()
+    df["admissions"] = df["admissions"] - 12.5
+    p = encode(df, family="gaussian")
+    assert p.family == "gaussian" and p.y.min() < 0
+
+
+def test_to_frame_and_summary():
+    p = encode(make_panel(), group="ics")
+    f = p.to_frame()
+    assert list(f.columns) == ["unit", "period", "y", "exposure", "adoption", "group"]
+    assert f.loc[f["unit"] == "a", "adoption"].unique().tolist() == ["2016"]
+    assert f.loc[f["unit"] == "c", "adoption"].unique().tolist() == [""]
+    s = p.summary()
+    assert "4 (2 treated, 2 never treated, 0 late adopters)" in s
+    assert "2015 to 2018" in s and "freq year" in s
+    assert "2016: 1" in s and "2017: 1" in s
+    assert "Groups: 2" in s
+
+
+def test_parse_periods():
+    pi, freq = parse_periods(["2019q3", "2019Q4", None])
+    assert freq == "quarter"
+    assert [str(p) for p in pi[:2]] == ["2019Q3", "2019Q4"] and pd.isna(pi[2])
+    pi, freq = parse_periods([2014, 2015], freq="Q")
+    assert freq == "quarter" and [str(p) for p in pi] == ["2014Q1", "2015Q1"]
+    pi, freq = parse_periods(["2019-07", "2019-08"])
+    assert freq == "month" and str(pi[0]) == "2019-07"
+    pi, freq = parse_periods(pd.Series(pd.period_range("2019Q1", periods=3, freq="Q")), "year")
+    assert [str(p) for p in pi] == ["2019", "2019", "2019"]
+    with pytest.raises(PanelError, match=r"positions 1.*'soon'"):
+        parse_periods(["2019", "soon"])
+
+
+@pytest.mark.skipif(not MPDTA.exists(), reason="mpdta.csv not available")
+def test_mpdta():
+    df = pd.read_csv(MPDTA)
+    p = encode_panel(
+        df,
+        unit="countyreal",
+        time="year",
+        outcome="lemp",
+        adoption="first.treat",
+        family="gaussian",
+    )
+    assert p.n_units == 500 and p.n_periods == 5 and p.n_cells == 2500
+    assert int((p.adoption_idx == -1).sum()) == 309
+    assert p.period_labels == ["2003", "2004", "2005", "2006", "2007"]
+
+
+# ------------------------------------------------------------------ errors: columns / arguments
+
+
+def test_unknown_columns():
+    with pytest.raises(
+        PanelError,
+        match=r"Unknown columns: outcome='visits', group='ccg'.*"
+        r"Available columns: 'area'",
+    ):
+        encode(make_panel(), outcome="visits", group="ccg")
+
+
+def test_neither_adoption_nor_treated():
+    with pytest.raises(PanelError, match="Neither adoption= nor treated="):
+        encode(make_panel(), adoption=None)
+
+
+def test_both_adoption_and_treated():
+    df = make_panel()
+    df["on"] = 0
+    with pytest.raises(PanelError, match="Both adoption= and treated="):
+        encode(df, treated="on")
+
+
+def test_bad_family():
+    with pytest.raises(ValueError, match="family must be one of"):
+        encode(make_panel(), family="poisson")
+
+
+# ------------------------------------------------------------------ errors: units / periods
+
+
+def test_missing_unit_ids():
+    df = make_panel()
+    df.loc[5, "area"] = None
+    with pytest.raises(PanelError, match=r"Unit column 'area' is missing in 1 row \(index 5\)"):
+        encode(df)
+
+
+def test_unparseable_periods():
+    df = make_panel()
+    df["period"] = df["period"].astype(str)
+    df.loc[[2, 7], "period"] = ["20x6", "next year"]
+    with pytest.raises(
+        PanelError,
+        match=r"not periods in 2 rows \(index 2 \('20x6'\), "
+        r"7 \('next year'\)\)",
+    ):
+        encode(df)
+
+
+def test_missing_periods_rows():
+    df = make_panel()
+    df["period"] = df["period"].astype(float)
+    df.loc[3, "period"] = np.nan
+    with pytest.raises(PanelError, match=r"Time column 'period' is missing in 1 row \(index 3\)"):
+        encode(df)
+
+
+def test_mixed_period_formats():
+    df = make_panel()
+    df["period"] = df["period"].astype(str)
+    df.loc[0, "period"] = "2015Q1"
+    with pytest.raises(PanelError, match="mixes period formats"):
+        encode(df)
+
+
+def test_sub_monthly_dates_rejected():
+    dates = pd.to_datetime(["2020-01-01", "2020-01-08", "2020-01-15", "2020-01-22"])
+    with pytest.raises(PanelError, match="less than a month apart"):
+        encode(make_panel(periods=dates, adoption={"a": "2020-01-15"}))
+
+
+def test_gap_in_period_grid():
+    df = make_panel(periods=(2015, 2016, 2018, 2019, 2021))
+    with pytest.raises(PanelError, match=r"no rows at all for 2 periods: 2017, 2020"):
+        encode(df)
+
+
+def test_duplicate_unit_period():
+    df = make_panel()
+    df = pd.concat([df, df.iloc[[5]]], ignore_index=True)
+    with pytest.raises(PanelError, match=r"1 unit-period pair appear.*'b'/2016 \(index 5, 16\)"):
+        encode(df)
+
+
+# ------------------------------------------------------------------ errors: outcome / exposure
+
+
+def test_missing_outcome():
+    df = make_panel()
+    df["admissions"] = df["admissions"].astype(float)
+    df.loc[[4, 9], "admissions"] = np.nan
+    with pytest.raises(
+        PanelError,
+        match=r"Outcome column 'admissions' is missing in 2 rows "
+        r"\(index 4, 9\)",
+    ):
+        encode(df)
+
+
+def test_negative_count():
+    df = make_panel()
+    df.loc[6, "admissions"] = -3
+    with pytest.raises(PanelError, match=r"negative counts in 1 row \(index 6 \(-3\.0\)\)"):
+        encode(df)
+
+
+def test_non_integer_count():
+    df = make_panel()
+    df["admissions"] = df["admissions"].astype(float)
+    df.loc[2, "admissions"] = 12.5
+    with pytest.raises(PanelError, match=r"non-integer counts in 1 row \(index 2 \(12\.5\)\)"):
+        encode(df)
+
+
+def test_whole_float_counts_are_fine():
+    df = make_panel()
+    df["admissions"] = df["admissions"].astype(float)
+    assert encode(df).y[0] == 10.0
+
+
+def test_non_numeric_outcome():
+    df = make_panel()
+    df["admissions"] = df["admissions"].astype(object)
+    df.loc[1, "admissions"] = "lots"
+    with pytest.raises(PanelError, match=r"non-numeric values in 1 row \(index 1 \('lots'\)\)"):
+        encode(df)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_gaussian_rejects_non_finite(bad):
+    df = make_panel()
+    df["admissions"] = df["admissions"].astype(float)
+    df.loc[8, "admissions"] = bad
+    with pytest.raises(PanelError, match=r"Outcome column 'admissions' .*index 8"):
+        encode(df, family="gaussian")
+
+
+def test_missing_exposure():
+    df = make_panel()
+    df.loc[11, "population"] = np.nan
+    with pytest.raises(PanelError, match=r"Exposure column 'population' is missing.*index 11"):
+        encode(df, exposure="population")
+
+
+@pytest.mark.parametrize("bad", [0.0, -5.0, np.inf])
+def test_non_positive_or_infinite_exposure(bad):
+    df = make_panel()
+    df.loc[12, "population"] = bad
+    with pytest.raises(PanelError, match=r"positive and finite.*1 row \(index 12"):
+        encode(df, exposure="population")
+
+
+def test_many_rows_are_truncated():
+    df = make_panel(units=tuple("abcdefgh"))
+    df["admissions"] = -1
+    with pytest.raises(PanelError, match=r"32 rows \(index 0 \(-1\.0\), .*9 \(-1\.0\) and 22 more"):
+        encode(df)
+
+
+# ------------------------------------------------------------------ errors: group
+
+
+def test_missing_group():
+    df = make_panel()
+    df.loc[13, "ics"] = None
+    with pytest.raises(PanelError, match=r"Group column 'ics' is missing in 1 row \(index 13\)"):
+        encode(df, group="ics")
+
+
+def test_group_varying_within_unit():
+    df = make_panel()
+    df.loc[2, "ics"] = "east"
+    with pytest.raises(
+        PanelError,
+        match=r"Group column 'ics' varies within 1 unit: 'a' "
+        r"\(east, north\)",
+    ):
+        encode(df, group="ics")
+
+
+# ------------------------------------------------------------------ errors: adoption / treated
+
+
+def test_adoption_varying_within_unit():
+    df = make_panel()
+    df.loc[1, "start"] = 2017
+    df.loc[5, "start"] = np.nan
+    with pytest.raises(
+        PanelError,
+        match=r"varies within 2 units: 'a' \(2016, 2017\), "
+        r"'b' \(2017, never\)",
+    ):
+        encode(df)
+
+
+def test_adoption_equivalent_labels_are_constant():
+    quarters = [f"{y}Q{q}" for y in (2013, 2014) for q in (1, 2, 3, 4)]
+    df = make_panel(periods=quarters, adoption={"a": "2014"})
+    df.loc[1, "start"] = "2014Q1"
+    assert encode(df).period_labels[encode(df).adoption_idx[0]] == "2014Q1"
+
+
+def test_unparseable_adoption():
+    df = make_panel()
+    df["start"] = df["start"].astype(object)
+    df.loc[0, "start"] = "sometime"
+    with pytest.raises(
+        PanelError,
+        match=r"Adoption column 'start' has values that are not "
+        r"periods in 1 row \(index 0 \('sometime'\)\)",
+    ):
+        encode(df)
+
+
+def test_always_treated_error_suggests_drop():
+    df = make_panel(adoption={"a": 2016, "b": 2015})
+    with pytest.raises(
+        PanelError,
+        match=r"1 unit is treated in every panel period.*'b' "
+        r"\(adopts 2015\).*drop_always_treated=True.*--drop-always-treated",
+    ):
+        encode(df)
+
+
+def test_no_unit_treated():
+    df = make_panel(adoption={"a": 2030})
+    with pytest.raises(
+        PanelError,
+        match=r"No unit is treated within the panel \(2015 to 2018\)"
+        r": 3 never treated, 1 adopting after the last period",
+    ):
+        encode(df)
+
+
+def test_treatment_reversal():
+    df = make_panel()
+    df["on"] = (df["period"] >= df["start"]).astype(int)
+    df.loc[(df["area"] == "a") & (df["period"] == 2018), "on"] = 0
+    with pytest.raises(
+        PanelError,
+        match=r"Treatment reversal in column 'on' for 1 unit: 'a' "
+        r"\(treated from 2016, 0 again in 2018\)",
+    ):
+        encode(df, adoption=None, treated="on")
+
+
+def test_treated_values_not_binary():
+    df = make_panel()
+    df["on"] = 0.0
+    df.loc[[3, 14], "on"] = [2.0, np.nan]
+    with pytest.raises(
+        PanelError,
+        match=r"must be 0 or 1 but is not in 2 rows \(index 3 \(2\.0\)"
+        r", 14 \(nan\)\)",
+    ):
+        encode(df, adoption=None, treated="on")
