@@ -150,8 +150,10 @@ def _run_demo(args) -> int:
     _print_headline(result, effects, args.out)
     truth = sim.truth[sim.truth["scope"] == "pooled"].set_index("event_time")["value"]
     pooled = effects[(effects["scope"] == "pooled") & (effects["measure"] == "relative")]
-    inside = ((pooled["lower"] <= pooled["event_time"].map(truth)) & (
-        pooled["event_time"].map(truth) <= pooled["upper"])).sum()
+    inside = (
+        (pooled["lower"] <= pooled["event_time"].map(truth))
+        & (pooled["event_time"].map(truth) <= pooled["upper"])
+    ).sum()
     print(f"True pooled effect inside the interval at {inside} of {len(pooled)} event times.")
     return 0
 

@@ -108,9 +108,7 @@ class _CellDraws:
 
     def aggregate(self, key: np.ndarray, n_keys: int):
         """Sums over cells sharing a key: (S0, S1, exposure, n_cells) per draw and key."""
-        m = sp.csr_matrix(
-            (np.ones(key.size), (np.arange(key.size), key)), shape=(key.size, n_keys)
-        )
+        m = sp.csr_matrix((np.ones(key.size), (np.arange(key.size), key)), shape=(key.size, n_keys))
         s0 = np.asarray(self.mu0 @ m)
         s1 = np.asarray(self.mu1 @ m)
         expo = np.asarray(self.exposure @ m).ravel()
@@ -132,14 +130,44 @@ class _CellDraws:
         }
 
 
-def _grouped(cells: _CellDraws, entity: np.ndarray, labels, scope: str, level: float):
-    """Tables for entity x event time (entity = 0 for pooled)."""
+def _grouped_draws(cells: _CellDraws, entity: np.ndarray, labels):
+    """Draws of every measure for entity x event time (entity = 0 for pooled)."""
     et = cells.event_time
     pairs, key = np.unique(np.c_[entity, et], axis=0, return_inverse=True)
-    key = key.ravel()
-    meas = cells.measures(key, pairs[:, 0], len(pairs))
+    meas = cells.measures(key.ravel(), pairs[:, 0], len(pairs))
     ids = [labels[i] for i in pairs[:, 0]] if labels is not None else [""] * len(pairs)
-    return [_table(scope, ids, pairs[:, 1], m, d, level) for m, d in meas.items()]
+    return ids, pairs[:, 1], meas
+
+
+def _grouped(cells: _CellDraws, entity: np.ndarray, labels, scope: str, level: float):
+    """Tables for entity x event time (entity = 0 for pooled)."""
+    ids, event_times, meas = _grouped_draws(cells, entity, labels)
+    return [_table(scope, ids, event_times, m, d, level) for m, d in meas.items()]
+
+
+def estimand_draws(
+    posterior: xr.Dataset, design: Design, spec: ModelSpec, *, scope: str = "pooled"
+) -> tuple[list, np.ndarray, dict[str, np.ndarray]]:
+    """Posterior draws (not summaries) of the ``pooled``, ``group`` or ``unit`` estimands.
+
+    Returns
+    -------
+    ids : list
+        Entity id per column (``""`` for pooled).
+    event_times : numpy.ndarray
+        Event time per column.
+    draws : dict
+        Measure -> (sample, column) array.
+    """
+    cells = _CellDraws(posterior, design, spec)
+    p = design.panel
+    if scope == "pooled":
+        return _grouped_draws(cells, np.zeros(cells.unit.size, dtype=int), None)
+    if scope == "group" and p.group_idx is not None:
+        return _grouped_draws(cells, p.group_idx[cells.unit], [str(g) for g in p.group_labels])
+    if scope == "unit":
+        return _grouped_draws(cells, cells.unit, [str(u) for u in p.unit_labels])
+    raise ValueError(f"scope must be pooled, group (with groups) or unit; got {scope!r}")
 
 
 def predictive_tau(

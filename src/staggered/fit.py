@@ -167,6 +167,8 @@ def sample_model(
     with model, warnings.catch_warnings():
         # PyMC's own convergence messages are replaced by ours (diagnose/_warn_on_problems)
         warnings.filterwarnings("ignore", message=".*The number of samples is too small.*")
+        # harmless JAX notice from PyMC's post-processing on CPU
+        warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
         idata = pm.sample(
             draws=draws,
             tune=tune,
@@ -195,6 +197,7 @@ def fit_design(
     level: float = 0.9,
     progressbar: bool = True,
     prior_loc: float | None = None,
+    prior_scale: float | None = None,
     config: dict | None = None,
     warn: bool = True,
 ) -> Fit:
@@ -207,7 +210,7 @@ def fit_design(
         raise ValueError(f"model {spec.name!r} needs count outcomes; use 'normal-rw'")
     if random_seed is None:
         random_seed = int(np.random.default_rng().integers(2**31 - 1))
-    pm_model = build_model(design, spec, prior_loc=prior_loc)
+    pm_model = build_model(design, spec, prior_loc=prior_loc, prior_scale=prior_scale)
     idata, seconds = sample_model(
         pm_model,
         draws=draws,
@@ -233,6 +236,7 @@ def fit_design(
             "random_seed": random_seed,
             "level": level,
             "prior_loc": prior_loc,
+            "prior_scale": prior_scale,
             **design.to_dict(),
         }
     )

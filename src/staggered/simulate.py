@@ -105,8 +105,10 @@ SCENARIOS: dict[str, Scenario] = {
 
 def _period_labels(start_year: int, n_periods: int, freq: str) -> list[str]:
     code = {"year": "Y", "quarter": "Q", "month": "M"}[freq]
-    first = pd.Period(f"{start_year}", freq=code) if freq == "year" else pd.Period(
-        f"{start_year}-01", freq=code
+    first = (
+        pd.Period(f"{start_year}", freq=code)
+        if freq == "year"
+        else pd.Period(f"{start_year}-01", freq=code)
     )
     periods = pd.period_range(first, periods=n_periods, freq=code)
     if freq == "year":

@@ -58,7 +58,13 @@ def _random_walk(
     return pt.cumsum(steps, axis=-1)
 
 
-def build_model(design: Design, spec: ModelSpec, *, prior_loc: float | None = None) -> pm.Model:
+def build_model(
+    design: Design,
+    spec: ModelSpec,
+    *,
+    prior_loc: float | None = None,
+    prior_scale: float | None = None,
+) -> pm.Model:
     """Build the PyMC model.
 
     Parameters
@@ -70,6 +76,9 @@ def build_model(design: Design, spec: ModelSpec, *, prior_loc: float | None = No
     prior_loc : float, optional
         Override the centre of the intercept prior (default: crude log rate or outcome mean
         over comparison cells). SBC fixes it so that the prior does not depend on the data.
+    prior_scale : float, optional
+        Override the outcome scale that multiplies the prior sds (normal model: sd of the
+        outcome over comparison cells; count models: 1).
 
     Returns
     -------
@@ -83,6 +92,8 @@ def build_model(design: Design, spec: ModelSpec, *, prior_loc: float | None = No
     loc, scale = outcome_scale(design, spec)
     if prior_loc is not None:
         loc = float(prior_loc)
+    if prior_scale is not None:
+        scale = float(prior_scale)
     eff = design.effect_cells
     t_unit = design.treated_units
     has_groups = spec.group_level and p.group_idx is not None

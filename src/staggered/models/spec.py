@@ -59,7 +59,7 @@ class ModelSpec:
         return self.likelihood in ("negbin", "poisson")
 
     def to_dict(self) -> dict:
-        """Return the spec as a TOML-shaped dictionary (round-trips through :func:`spec_from_dict`)."""
+        """Return the spec as a TOML-shaped dict (inverse of :func:`spec_from_dict`)."""
         return {
             "name": self.name,
             "likelihood": self.likelihood,

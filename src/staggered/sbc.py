@@ -1,0 +1,417 @@
+"""Simulation-based calibration (Talts et al. 2018; Modrák et al. 2023) of any model spec.
+
+For each replicate: draw every parameter and a panel of outcomes from the simulating spec's
+own prior (``pm.sample_prior_predictive`` on the very model that is fitted, so the simulator
+cannot drift from the model), fit the fitting spec by NUTS, and record the rank of the true
+value of each test quantity among thinned posterior draws. If the fit is calibrated, ranks are
+uniform. Test quantities: the pooled relative effect at each event time, the between-unit and
+between-programme scales, the dispersion, a few unit effects, and the log-likelihood of the
+simulated data (a derived quantity that catches errors raw parameters miss).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+from scipy import stats
+
+from staggered.data import encode_panel
+from staggered.design import Design, build_design
+from staggered.effects import estimand_draws
+from staggered.models import ModelSpec, build_model, load_spec
+from staggered.simulate import simulate
+
+# fixed prior centres, so that the prior does not depend on the simulated data
+COUNT_PRIOR_LOC = float(np.log(105.0 / 1000.0))
+NORMAL_PRIOR_LOC, NORMAL_PRIOR_SCALE = 0.0, 1.0
+SCALES = ("sigma_theta", "sigma_group", "sigma_unit", "sigma_beta", "dispersion_cv", "sigma_y")
+
+
+@dataclasses.dataclass
+class SBCResult:
+    """Ranks and verdicts of an SBC run.
+
+    Attributes
+    ----------
+    ranks : pandas.DataFrame
+        One row per replicate and quantity: ``replicate, quantity, rank, n_draws, truth``.
+        ``rank`` counts thinned posterior draws below the truth (0..n_draws).
+    summary : pandas.DataFrame
+        One row per quantity: ``quantity, replicates, chi2_p, max_ecdf_diff, in_band, verdict``.
+    settings : dict
+        The run's settings.
+    """
+
+    ranks: pd.DataFrame
+    summary: pd.DataFrame
+    settings: dict
+
+    @property
+    def passed(self) -> bool:
+        """True when every quantity's rank ECDF stays inside its simultaneous band."""
+        return bool(self.summary["in_band"].all())
+
+    def verdicts(self) -> list[str]:
+        """One line per quantity."""
+        return [
+            f"{r.quantity}: {r.verdict} (ECDF inside 99% band: {r.in_band}, "
+            f"chi-square p = {r.chi2_p:.3f}, n = {r.replicates})"
+            for r in self.summary.itertuples()
+        ]
+
+    def plot(self, *, ax=None, prob: float = 0.99):
+        """ECDF-difference plot of the ranks with simultaneous ``prob`` bands.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        import matplotlib.pyplot as plt
+
+        quantities = list(self.summary["quantity"])
+        if ax is None:
+            ncol = min(4, len(quantities))
+            nrow = int(np.ceil(len(quantities) / ncol))
+            fig, axes = plt.subplots(
+                nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), squeeze=False, sharey=True
+            )
+            axes = axes.ravel()
+        else:
+            axes = np.atleast_1d(ax).ravel()
+            fig = axes[0].figure
+        for a, q in zip(axes, quantities, strict=False):
+            sub = self.ranks[self.ranks["quantity"] == q]
+            grid, diff, lo, hi = ecdf_difference(
+                sub["rank"].to_numpy(), int(sub["n_draws"].iloc[0]), prob
+            )
+            a.fill_between(grid, lo, hi, color="0.85", step="post")
+            inside = bool(((diff >= lo) & (diff <= hi)).all())
+            a.step(grid, diff, where="post", color="C0" if inside else "C3")
+            a.axhline(0, color="0.4", lw=0.6)
+            a.set_title(q, fontsize=8)
+            a.tick_params(labelsize=7)
+        for a in axes[len(quantities) :]:
+            a.set_visible(False)
+        fig.suptitle(
+            f"SBC rank ECDF - uniform, {prob:.0%} simultaneous bands "
+            f"({self.settings.get('simulate_model')} -> {self.settings.get('fit_model')}, "
+            f"{self.ranks['replicate'].nunique()} replicates)",
+            fontsize=9,
+        )
+        fig.tight_layout()
+        return fig
+
+    def save(self, out: str | Path) -> Path:
+        """Write ``ranks.csv``, ``summary.csv``, ``verdicts.txt`` and ``ecdf.png``."""
+        import matplotlib.pyplot as plt
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        self.ranks.to_csv(out / "ranks.csv", index=False, float_format="%.6g")
+        self.summary.to_csv(out / "summary.csv", index=False, float_format="%.4g")
+        (out / "verdicts.txt").write_text("\n".join(self.verdicts()) + "\n")
+        fig = self.plot()
+        fig.savefig(out / "ecdf.png", dpi=110)
+        plt.close(fig)
+        return out
+
+
+def ecdf_difference(ranks: np.ndarray, n_draws: int, prob: float = 0.99):
+    """ECDF of ranks minus the uniform CDF, with simultaneous ``prob`` bands.
+
+    Ranks take values 0..n_draws; at the grid z_k = k / (n_draws + 1) the ECDF of ranks below
+    k is Binomial(n, z_k) / n under uniformity. Bands: arviz's optimised simultaneous bands
+    (Säilynoja, Bürkner & Vehtari 2022).
+    """
+    from arviz.stats.ecdf_utils import ecdf_confidence_band
+
+    n = ranks.size
+    n_bins = n_draws + 1
+    step = max(1, n_bins // 50)
+    k = np.arange(step, n_bins, step)
+    z = k / n_bins
+    ecdf = (ranks[None, :] < k[:, None]).mean(axis=1)
+    lo, hi = ecdf_confidence_band(n, z, z, prob=prob, method="optimized")
+    return z, ecdf - z, lo - z, hi - z
+
+
+def _uniformity(ranks: np.ndarray, n_draws: int, prob: float) -> dict:
+    n = ranks.size
+    n_bins = max(2, min(20, n // 5, n_draws + 1))
+    # bins of the rank range 0..n_draws with (nearly) equal expected counts
+    edges = np.linspace(0, n_draws + 1, n_bins + 1)
+    counts = np.histogram(ranks + 0.5, bins=edges)[0]
+    expected = n * np.diff(edges) / (n_draws + 1)
+    chi2_p = float(stats.chisquare(counts, expected).pvalue)
+    _, diff, lo, hi = ecdf_difference(ranks, n_draws, prob)
+    in_band = bool(((diff >= lo - 1e-12) & (diff <= hi + 1e-12)).all())
+    return {
+        "replicates": n,
+        "chi2_p": chi2_p,
+        "max_ecdf_diff": float(np.abs(diff).max()),
+        "in_band": in_band,
+        "verdict": "calibrated" if in_band else "MISCALIBRATED",
+    }
+
+
+def template_design(
+    *, n_units: int, n_groups: int, n_periods: int, freq: str, random_seed: int
+) -> Design:
+    """Panel structure (units, periods, adoption, programmes, population) for SBC replicates."""
+    sim = simulate(
+        "delayed",
+        n_units=n_units,
+        n_groups=n_groups,
+        n_periods=n_periods,
+        freq=freq,
+        start_year=2013,
+        adoption_years=(2015, 2016, 2017),
+        random_seed=random_seed,
+    )
+    panel = encode_panel(sim.panel, **sim.columns)
+    return build_design(panel)
+
+
+def _with_outcome(design: Design, y: np.ndarray, family: str) -> Design:
+    panel = dataclasses.replace(design.panel, y=np.asarray(y, dtype=np.float64), family=family)
+    return dataclasses.replace(design, panel=panel)
+
+
+def _prior_settings(spec: ModelSpec) -> dict:
+    if spec.is_count:
+        return {"prior_loc": COUNT_PRIOR_LOC, "prior_scale": None}
+    return {"prior_loc": NORMAL_PRIOR_LOC, "prior_scale": NORMAL_PRIOR_SCALE}
+
+
+def _thin(post: xr.Dataset, n: int) -> xr.Dataset:
+    stacked = post.stack(sample=("chain", "draw"))
+    idx = np.linspace(0, stacked.sizes["sample"] - 1, n).round().astype(int)
+    thinned = stacked.isel(sample=idx).drop_vars(["chain", "draw", "sample"])
+    return thinned.rename({"sample": "draw"}).expand_dims(chain=[0]).transpose("chain", "draw", ...)
+
+
+def _loglik(model: pm.Model, post: xr.Dataset) -> np.ndarray:
+    """Total log-likelihood of the observed data at each draw of ``post`` (chain, draw)."""
+    free = [v.name for v in model.free_RVs]
+    idata = az.InferenceData(posterior=post[free])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ll = pm.compute_log_likelihood(
+            idata, model=model, extend_inferencedata=False, progressbar=False
+        )
+    return ll["y"].sum("cell").values.reshape(-1)
+
+
+def _quantities(
+    post: xr.Dataset, design: Design, spec: ModelSpec, n_units: int
+) -> dict[str, np.ndarray]:
+    """Test quantities as (sample,) arrays."""
+    q: dict[str, np.ndarray] = {}
+    _, event_times, meas = estimand_draws(post, design, spec, scope="pooled")
+    key = "relative" if spec.is_count else "absolute"
+    for j, e in enumerate(event_times):
+        q[f"pooled[e={int(e)}]"] = meas[key][:, j]
+    stacked = post.stack(sample=("chain", "draw"))
+    for name in SCALES:
+        if name in post:
+            q[name] = stacked[name].values
+    ue = stacked["unit_effect"]
+    last_e = ue.sizes["event_time"] - 1
+    for k in range(min(n_units, ue.sizes["treated_unit"])):
+        tu = str(ue["treated_unit"].values[k])
+        q[f"unit_effect[{tu},e={int(ue['event_time'].values[last_e])}]"] = ue.isel(
+            treated_unit=k, event_time=last_e
+        ).values
+    return q
+
+
+def run_replicate(
+    replicate: int,
+    *,
+    design: Design,
+    simulate_spec: ModelSpec,
+    fit_spec: ModelSpec,
+    draws: int,
+    tune: int,
+    chains: int,
+    n_thin: int,
+    n_unit_quantities: int,
+    seed: int,
+) -> pd.DataFrame:
+    """One SBC replicate: prior draw -> simulated panel -> fit -> ranks."""
+    from staggered.fit import fit_design
+
+    rng = np.random.default_rng([seed, replicate])
+    sim_model = build_model(design, simulate_spec, **_prior_settings(simulate_spec))
+    prior = pm.sample_prior_predictive(
+        draws=1, model=sim_model, random_seed=int(rng.integers(2**31 - 1))
+    )
+    truth_post = prior.prior
+    y = prior.prior_predictive["y"].values.reshape(-1)
+    family = "count" if fit_spec.is_count else "gaussian"
+    sim_design = _with_outcome(design, y, family)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = fit_design(
+            sim_design,
+            fit_spec,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            random_seed=int(rng.integers(2**31 - 1)),
+            progressbar=False,
+            warn=False,
+            **_prior_settings(fit_spec),
+        )
+    post = _thin(fitted.idata.posterior, n_thin)
+    est = _quantities(post, sim_design, fit_spec, n_unit_quantities)
+    true = _quantities(truth_post, sim_design, simulate_spec, n_unit_quantities)
+    if simulate_spec == fit_spec:
+        fit_model = build_model(sim_design, fit_spec, **_prior_settings(fit_spec))
+        est["loglik"] = _loglik(fit_model, post)
+        true["loglik"] = _loglik(fit_model, truth_post.isel(chain=[0], draw=[0]))
+    rows = []
+    for name, draws_q in est.items():
+        if name not in true:
+            continue
+        t = float(np.asarray(true[name]).ravel()[0])
+        # ties (e.g. a scale at exactly zero) are broken at random
+        below = np.sum(draws_q < t) + rng.integers(0, np.sum(draws_q == t) + 1)
+        rows.append((replicate, name, int(below), n_thin, t))
+    ranks = pd.DataFrame(rows, columns=["replicate", "quantity", "rank", "n_draws", "truth"])
+    ranks["max_rhat"] = fitted.diagnostics["max_rhat"]
+    ranks["divergences"] = fitted.diagnostics["divergences"]
+    return ranks
+
+
+def _set_worker_env() -> None:
+    os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def run_sbc(
+    model: str | ModelSpec = "negbin-rw",
+    *,
+    fit_model: str | ModelSpec | None = None,
+    replicates: int = 100,
+    n_units: int = 30,
+    n_groups: int = 4,
+    n_periods: int = 10,
+    freq: str = "year",
+    draws: int = 300,
+    tune: int = 300,
+    chains: int = 1,
+    n_thin: int = 99,
+    n_unit_quantities: int = 3,
+    random_seed: int = 0,
+    workers: int | None = None,
+    prob: float = 0.99,
+    progressbar: bool = True,
+) -> SBCResult:
+    """Run simulation-based calibration of a model spec.
+
+    Parameters
+    ----------
+    model : str or ModelSpec
+        Spec whose prior simulates the data (and which is fitted, unless ``fit_model``).
+    fit_model : str or ModelSpec, optional
+        A different spec to fit (a deliberately wrong pairing must fail SBC).
+    replicates : int
+        Number of prior draws / fits.
+    n_units, n_groups, n_periods : int
+        Panel size of each replicate.
+    freq : {"year", "quarter", "month"}
+        Panel frequency.
+    draws, tune, chains : int
+        NUTS settings per replicate.
+    n_thin : int
+        Posterior draws kept per replicate for the ranks (ranks take values 0..n_thin).
+    n_unit_quantities : int
+        Number of unit effects among the test quantities.
+    random_seed : int
+        Seed of the whole run (replicate r uses seed ``[random_seed, r]``).
+    workers : int, optional
+        Parallel worker processes (default: number of CPU cores; 1 = in this process).
+    prob : float
+        Mass of the simultaneous ECDF bands used for the verdicts.
+    progressbar : bool
+        Show a progress bar over replicates.
+
+    Returns
+    -------
+    SBCResult
+    """
+    sim_spec = load_spec(model)
+    fit_spec = sim_spec if fit_model is None else load_spec(fit_model)
+    if sim_spec.is_count != fit_spec.is_count:
+        raise ValueError("simulating and fitting specs must both be count or both Gaussian")
+    if chains * draws < n_thin:
+        raise ValueError(f"chains * draws ({chains * draws}) must be >= n_thin ({n_thin})")
+    design = template_design(
+        n_units=n_units, n_groups=n_groups, n_periods=n_periods, freq=freq, random_seed=random_seed
+    )
+    job = {
+        "design": design,
+        "simulate_spec": sim_spec,
+        "fit_spec": fit_spec,
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "n_thin": n_thin,
+        "n_unit_quantities": n_unit_quantities,
+        "seed": random_seed,
+    }
+    if workers is None:
+        workers = os.cpu_count() or 1
+    results: list[pd.DataFrame] = []
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=replicates, desc="SBC replicates", disable=not progressbar)
+    if workers <= 1:
+        for r in range(replicates):
+            results.append(run_replicate(r, **job))
+            bar.update()
+    else:
+        ctx = get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_set_worker_env) as pool:
+            futures = [pool.submit(run_replicate, r, **job) for r in range(replicates)]
+            for fut in futures:
+                results.append(fut.result())
+                bar.update()
+    bar.close()
+    ranks = pd.concat(results, ignore_index=True)
+    order = list(dict.fromkeys(ranks["quantity"]))
+    summary = pd.DataFrame(
+        [
+            {
+                "quantity": q,
+                **_uniformity(ranks.loc[ranks.quantity == q, "rank"].to_numpy(), n_thin, prob),
+            }
+            for q in order
+        ]
+    )
+    settings = {
+        "simulate_model": sim_spec.name,
+        "fit_model": fit_spec.name,
+        "replicates": replicates,
+        "n_units": n_units,
+        "n_groups": n_groups,
+        "n_periods": n_periods,
+        "freq": freq,
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "n_thin": n_thin,
+        "random_seed": random_seed,
+    }
+    return SBCResult(ranks=ranks, summary=summary, settings=settings)

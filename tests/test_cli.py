@@ -1,0 +1,102 @@
+"""The command line as a user runs it."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from staggered.cli import main
+from staggered.effects import COLUMNS
+
+TINY = ["--draws", "30", "--tune", "30", "--chains", "2", "--no-progress"]
+COLS = [
+    "--unit",
+    "area",
+    "--time",
+    "period",
+    "--outcome",
+    "admissions",
+    "--exposure",
+    "population",
+    "--adoption",
+    "start",
+    "--group",
+    "programme",
+]
+
+
+@pytest.fixture(scope="module")
+def panel_csv(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "p.csv"
+    assert (
+        main(
+            [
+                "simulate",
+                "delayed",
+                "--out",
+                str(out),
+                "--units",
+                "24",
+                "--groups",
+                "3",
+                "--seed",
+                "4",
+            ]
+        )
+        == 0
+    )
+    return out
+
+
+def test_simulate_writes_panel_and_truth(panel_csv):
+    df = pd.read_csv(panel_csv)
+    assert list(df.columns) == ["area", "programme", "period", "admissions", "population", "start"]
+    truth = pd.read_csv(panel_csv.with_name("p_truth.csv"))
+    assert set(truth.scope) == {"pooled", "unit"}
+
+
+@pytest.mark.filterwarnings("ignore::staggered.fit.SamplingWarning")
+def test_fit_same_seed_gives_identical_effects(panel_csv, tmp_path):
+    for run in ("a", "b"):
+        assert (
+            main(["fit", str(panel_csv), *COLS, *TINY, "--seed", "7", "--out", str(tmp_path / run)])
+            == 0
+        )
+    a = (tmp_path / "a" / "effects.csv").read_bytes()
+    assert a == (tmp_path / "b" / "effects.csv").read_bytes()
+    eff = pd.read_csv(tmp_path / "a" / "effects.csv", keep_default_na=False)
+    assert list(eff.columns) == COLUMNS
+    for name in ("posterior.nc", "diagnostics.json", "summary.txt"):
+        assert (tmp_path / "a" / name).exists()
+
+
+def test_bad_file_exits_with_message_not_traceback(panel_csv, tmp_path):
+    df = pd.read_csv(panel_csv)
+    df.loc[5, "admissions"] = -3
+    bad = tmp_path / "bad.csv"
+    df.to_csv(bad, index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "staggered.cli", "fit", str(bad), *COLS, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "negative" in proc.stderr and "admissions" in proc.stderr
+    assert "5" in proc.stderr  # the offending row
+
+
+def test_unknown_column_is_reported(panel_csv, tmp_path, capsys):
+    args = ["fit", str(panel_csv), *COLS, "--out", str(tmp_path)]
+    args[args.index("admissions")] = "admits"
+    assert main(args) == 2
+    assert "admits" in capsys.readouterr().err
+
+
+def test_specs_lists_shipped_models(capsys):
+    assert main(["specs"]) == 0
+    out = capsys.readouterr().out
+    for name in ("negbin-rw", "poisson-rw", "normal-rw"):
+        assert name in out

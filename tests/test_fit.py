@@ -1,0 +1,91 @@
+"""Integration tests on a tiny real NUTS fit (short chains: checks plumbing, not accuracy)."""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import staggered as stg
+from staggered.effects import COLUMNS
+from staggered.fit import SamplingWarning
+
+
+def test_fit_returns_named_dims(tiny_fit):
+    post = tiny_fit.idata.posterior
+    assert post["alpha"].dims == ("chain", "draw", "unit")
+    assert post["gamma"].dims == ("chain", "draw", "period")
+    assert post["theta"].dims == ("chain", "draw", "event_time")
+    assert post["unit_effect"].dims == ("chain", "draw", "treated_unit", "event_time")
+    assert post["delta_group"].dims == ("chain", "draw", "group", "event_time")
+    assert post.sizes["chain"] == 2 and post.sizes["draw"] == 60
+
+
+def test_effects_table_contract(tiny_fit, small_sim):
+    eff = tiny_fit.effects()
+    assert list(eff.columns) == COLUMNS
+    pooled = eff[(eff.scope == "pooled") & (eff.measure == "relative")]
+    assert pooled.event_time.tolist() == list(range(pooled.event_time.max() + 1))
+    assert ((pooled.lower <= pooled["mean"]) & (pooled["mean"] <= pooled.upper)).all()
+    units = set(eff.loc[eff.scope == "unit", "id"])
+    treated = set(small_sim.panel.loc[small_sim.panel.start != "", "area"])
+    assert units == treated
+
+
+def test_diagnostics_recorded(tiny_fit):
+    d = tiny_fit.diagnostics
+    for key in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "sampler", "seconds"):
+        assert key in d
+    assert d["sampler"] == "numpyro"
+
+
+def test_short_chains_warn(small_sim):
+    sim = small_sim
+    with pytest.warns(SamplingWarning, match="Sampling problem"):
+        stg.fit(
+            sim.panel, **sim.columns, draws=10, tune=10, chains=2, random_seed=1, progressbar=False
+        )
+
+
+def test_save_load_roundtrip(tiny_fit, tmp_path):
+    path = tiny_fit.save(tmp_path / "fit.nc")
+    loaded = stg.load(path)
+    pd.testing.assert_frame_equal(loaded.effects(), tiny_fit.effects())
+    assert loaded.spec == tiny_fit.spec
+    assert loaded.config["random_seed"] == 11
+    np.testing.assert_array_equal(loaded.panel.y, tiny_fit.panel.y)
+    assert list(loaded.panel.unit_labels) == list(tiny_fit.panel.unit_labels)
+
+
+def test_gaussian_model_on_log_outcome(small_sim):
+    df = small_sim.panel.assign(
+        log_rate=np.log(small_sim.panel.admissions / small_sim.panel.population)
+    )
+    cols = {k: v for k, v in small_sim.columns.items() if k not in ("outcome", "exposure")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        f = stg.fit(
+            df,
+            **cols,
+            outcome="log_rate",
+            model="normal-rw",
+            draws=40,
+            tune=40,
+            chains=1,
+            random_seed=2,
+            progressbar=False,
+        )
+    eff = f.effects()
+    assert set(eff.measure) == {"absolute", "cumulative"}
+    assert "sigma_y" in f.idata.posterior
+
+
+def test_count_model_rejects_float_outcome(small_sim):
+    df = small_sim.panel.assign(admissions=small_sim.panel.admissions + 0.5)
+    with pytest.raises(stg.PanelError, match="admissions"):
+        stg.fit(df, **small_sim.columns, draws=10, tune=10, chains=1)
+
+
+def test_diagnostics_json_roundtrip(tiny_fit):
+    assert json.loads(json.dumps(tiny_fit.diagnostics)) == tiny_fit.diagnostics
