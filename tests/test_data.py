@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from staggered.data import Panel, PanelError, encode_panel, parse_periods
+from staggered.data import NO_GROUP, Panel, PanelError, encode_panel, parse_periods
 
 MPDTA = Path("/work/shared/data/mpdta.csv")
 
@@ -409,7 +409,10 @@ def test_many_rows_are_truncated():
 def test_missing_group():
     df = make_panel()
     df.loc[13, "ics"] = None
-    with pytest.raises(PanelError, match=r"Group column 'ics' is missing in 1 row \(index 13\)"):
+    # a blank group in some rows of a unit reads as a group that varies within the unit
+    with pytest.raises(
+        PanelError, match=r"'ics' varies within 1 unit: 'd' \(\(no group\), south\)"
+    ):
         encode(df, group="ics")
 
 
@@ -500,3 +503,22 @@ def test_treated_values_not_binary():
         r", 14 \(nan\)\)",
     ):
         encode(df, adoption=None, treated="on")
+
+
+def test_blank_group_allowed_for_never_treated_only():
+    df = pd.DataFrame(
+        {
+            "unit": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+            "period": [2010, 2011, 2012] * 3,
+            "y": [5] * 9,
+            "start": ["2011"] * 3 + [""] * 3 + ["2012"] * 3,
+            "prog": ["P1"] * 3 + [None] * 3 + ["P1"] * 3,
+        }
+    )
+    panel = encode_panel(
+        df, unit="unit", time="period", outcome="y", adoption="start", group="prog"
+    )
+    assert panel.group_labels[panel.group_idx[1]] == NO_GROUP
+    df.loc[6:8, "prog"] = ""
+    with pytest.raises(PanelError, match=r"blank for units treated.*index 6, 7, 8"):
+        encode_panel(df, unit="unit", time="period", outcome="y", adoption="start", group="prog")

@@ -115,3 +115,35 @@ def test_summarise_prob_negative():
     draws = np.r_[-np.ones(30), np.ones(70)][:, None]
     s = summarise(draws, 0.9)
     assert s["prob_negative"][0] == pytest.approx(0.3)
+
+
+def test_binned_horizon_reports_absolute_per_period(small_sim):
+    from staggered import encode_panel as enc
+
+    panel = enc(small_sim.panel, **small_sim.columns)
+    open_design, binned = build_design(panel), build_design(panel, horizon=2)
+    n_eff = open_design.effect_cells.size
+    post = xr.Dataset(
+        {
+            "eta0": (("chain", "draw", "effect_cell"), np.zeros((1, 2, n_eff))),
+            "tau": (("chain", "draw", "effect_cell"), np.full((1, 2, n_eff), np.log(0.9))),
+        }
+    )
+    table = effects_table(post, binned, load_spec("negbin-rw"), scopes=("pooled", "unit"))
+    absolute = table[table.measure == "absolute"]
+    # mu0 = 1 in every cell: per period, each unit loses 0.1 whatever the bin holds
+    unit_rows = absolute[absolute.scope == "unit"]
+    np.testing.assert_allclose(unit_rows["mean"], -0.1)
+    pooled = absolute[absolute.scope == "pooled"].set_index("event_time")["mean"]
+    units_at_2plus = len(
+        {
+            u
+            for u, e in zip(
+                panel.unit_idx[binned.effect_cells],
+                binned.event_time[binned.effect_cells],
+                strict=True,
+            )
+            if e >= 2
+        }
+    )
+    np.testing.assert_allclose(pooled.loc[2], -0.1 * units_at_2plus)

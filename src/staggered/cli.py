@@ -69,6 +69,22 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--periods", type=int, default=None, help="default: 14 years' worth")
     s.add_argument("--freq", choices=["year", "quarter", "month"], default="year")
 
+    c = sub.add_parser("sbc", help="simulation-based calibration of a model spec")
+    c.add_argument("--model", default="negbin-rw", help="spec that simulates (and fits)")
+    c.add_argument("--fit-model", default=None, help="fit a different spec (wrong pairing)")
+    c.add_argument("--replicates", type=int, default=100)
+    c.add_argument("--units", type=int, default=30)
+    c.add_argument("--groups", type=int, default=4)
+    c.add_argument("--periods", type=int, default=10)
+    c.add_argument("--freq", choices=["year", "quarter", "month"], default="year")
+    c.add_argument("--draws", type=int, default=300, help="draws per replicate fit (300)")
+    c.add_argument("--tune", type=int, default=300, help="warm-up per replicate fit (300)")
+    c.add_argument("--chains", type=int, default=1)
+    c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    c.add_argument("--out", required=True, type=Path, help="output folder")
+
     sub.add_parser("specs", help="list the shipped model specs")
     return parser
 
@@ -183,6 +199,40 @@ def _run_simulate(args) -> int:
     return 0
 
 
+def _run_sbc(args) -> int:
+    import time
+
+    from staggered.sbc import run_sbc
+
+    start = time.perf_counter()
+    result = run_sbc(
+        args.model,
+        fit_model=args.fit_model,
+        replicates=args.replicates,
+        n_units=args.units,
+        n_groups=args.groups,
+        n_periods=args.periods,
+        freq=args.freq,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        workers=args.workers,
+        random_seed=args.seed,
+        progressbar=not args.no_progress,
+    )
+    minutes = (time.perf_counter() - start) / 60
+    result.settings["minutes"] = round(minutes, 2)
+    result.save(args.out)
+    print("\n".join(result.verdicts()))
+    print(
+        f"\n{args.replicates} replicates in {minutes:.1f} min "
+        f"({args.replicates / minutes:.1f} per minute). Overall: "
+        f"{'calibrated' if result.passed else 'MISCALIBRATED'}. "
+        f"Wrote {args.out}/ranks.csv, summary.csv, verdicts.txt, ecdf.png"
+    )
+    return 0 if result.passed else 1
+
+
 def _run_specs(args) -> int:
     from staggered.models import available_specs, load_spec
 
@@ -194,7 +244,13 @@ def _run_specs(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``staggered`` command."""
     args = _parser().parse_args(argv)
-    run = {"fit": _run_fit, "demo": _run_demo, "simulate": _run_simulate, "specs": _run_specs}
+    run = {
+        "fit": _run_fit,
+        "demo": _run_demo,
+        "simulate": _run_simulate,
+        "sbc": _run_sbc,
+        "specs": _run_specs,
+    }
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

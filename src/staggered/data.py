@@ -41,6 +41,7 @@ _FREQ_ALIASES = {
     "monthly": "month",
 }
 _FAMILIES = ("count", "gaussian")
+NO_GROUP = "(no group)"  # label of never-treated units whose group is blank
 _MAX_SHOWN = 10
 _NEVER = np.iinfo(np.int64).max  # sentinel ordinal: never treated
 _NAT = np.iinfo(np.int64).min  # sentinel ordinal: missing / invalid (pandas' NaT ordinal)
@@ -715,14 +716,14 @@ def encode_panel(
             raise PanelError(
                 f"Outcome column {outcome!r} has negative counts in {rows(neg, y)}. Count "
                 "models need non-negative whole numbers: fix or remove these rows, or use "
-                "family='gaussian' for an outcome that is not a count."
+                "family='gaussian' (CLI: --model normal-rw) for an outcome that is not a count."
             )
         frac = y != np.round(y)
         if frac.any():
             raise PanelError(
                 f"Outcome column {outcome!r} has non-integer counts in {rows(frac, y)}. Count "
-                "models need whole numbers: fix these rows, or use family='gaussian' for an "
-                "outcome that is not a count (e.g. a rate)."
+                "models need whole numbers: fix these rows, or use family='gaussian' (CLI: "
+                "--model normal-rw) for an outcome that is not a count (e.g. a rate)."
             )
 
     # ---- exposure -------------------------------------------------------------------------
@@ -749,12 +750,11 @@ def encode_panel(
     group_code = group_labels = None
     if group is not None:
         group_s = df[group]
-        miss = group_s.isna().to_numpy()
-        if miss.any():
-            raise PanelError(
-                f"Group column {group!r} is missing in {rows(miss)}. Fill in the group of each "
-                "unit (it must be constant within a unit) or remove these rows."
-            )
+        # never-treated units need no programme: a blank group is labelled NO_GROUP (checked
+        # below, once adoption is known, that only untreated units have it)
+        group_miss = (group_s.isna() | (group_s.astype(str).str.strip() == "")).to_numpy()
+        if group_miss.any():
+            group_s = group_s.astype(object).where(~group_miss, NO_GROUP)
         group_code, group_labels = _factorize_sorted(group_s)
         varying = _varying(unit_code, group_code)
         if len(varying):
@@ -874,6 +874,15 @@ def encode_panel(
             "adoption periods."
         )
     adoption_idx = np.where(within, unit_ad - start, -1).astype(np.int64)
+    if group is not None and group_miss.any():
+        miss_kept = group_miss[keep_rows] if dropped else group_miss
+        treated_rows = within[unit_code] & miss_kept
+        if treated_rows.any():
+            raise PanelError(
+                f"Group column {group!r} is blank for units treated within the panel, in "
+                f"{rows(treated_rows)}. Every treated unit needs its programme; only "
+                "never-treated units may leave the group blank."
+            )
 
     # ---- assemble -------------------------------------------------------------------------
     order = np.lexsort((period_code, unit_code))

@@ -4,7 +4,8 @@ For a set of effect cells C (all treated units observed at event time e, one pro
 one unit's), per posterior draw::
 
     relative   = sum_C mu1 / sum_C mu0 - 1          (rate ratio - 1)
-    absolute   = sum_C (mu1 - mu0)                  (admissions per period, summed over C)
+    absolute   = sum_C (mu1 - mu0) / periods        (admissions per period, summed over units;
+                                                     periods > 1 only in a binned horizon)
     per_1000   = 1000 * sum_C (mu1 - mu0) / sum_C exposure
     cumulative = absolute summed over event times up to e
 
@@ -121,7 +122,9 @@ class _CellDraws:
         if not self.count:
             absolute = (s1 - s0) / n
             return {"absolute": absolute, "cumulative": _cumulate(absolute, entity_of_key)}
-        absolute = s1 - s0
+        # per period: a binned event time (horizon) holds several periods of the same unit
+        n_units = np.bincount(np.unique(np.c_[key, self.unit], axis=0)[:, 0], minlength=n_keys)
+        absolute = (s1 - s0) / (n / n_units)
         return {
             "relative": s1 / s0 - 1.0,
             "absolute": absolute,

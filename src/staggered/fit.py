@@ -206,6 +206,8 @@ def fit_design(
     See :func:`fit` for the parameters.
     """
     spec = load_spec(model)
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
     if spec.is_count and design.panel.family != "count":
         raise ValueError(f"model {spec.name!r} needs count outcomes; use 'normal-rw'")
     if random_seed is None:

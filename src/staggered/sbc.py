@@ -12,6 +12,7 @@ simulated data (a derived quantity that catches errors raw parameters miss).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -112,7 +113,9 @@ class SBCResult:
         return fig
 
     def save(self, out: str | Path) -> Path:
-        """Write ``ranks.csv``, ``summary.csv``, ``verdicts.txt`` and ``ecdf.png``."""
+        """Write ranks.csv, summary.csv, verdicts.txt, settings.json and ecdf.png."""
+        import json
+
         import matplotlib.pyplot as plt
 
         out = Path(out)
@@ -120,6 +123,7 @@ class SBCResult:
         self.ranks.to_csv(out / "ranks.csv", index=False, float_format="%.6g")
         self.summary.to_csv(out / "summary.csv", index=False, float_format="%.4g")
         (out / "verdicts.txt").write_text("\n".join(self.verdicts()) + "\n")
+        (out / "settings.json").write_text(json.dumps(self.settings, indent=2) + "\n")
         fig = self.plot()
         fig.savefig(out / "ecdf.png", dpi=110)
         plt.close(fig)
@@ -252,6 +256,7 @@ def run_replicate(
     from staggered.fit import fit_design
 
     rng = np.random.default_rng([seed, replicate])
+    logging.getLogger("pymc").setLevel(logging.WARNING)  # no "Sampling: [...]" per replicate
     sim_model = build_model(design, simulate_spec, **_prior_settings(simulate_spec))
     prior = pm.sample_prior_predictive(
         draws=1, model=sim_model, random_seed=int(rng.integers(2**31 - 1))

@@ -84,8 +84,8 @@ def build_model(
     -------
     pymc.Model
         With named dims ``unit, period, event_time, treated_unit, group, effect_cell, cell``.
-        Deterministics ``log_mu0`` and ``tau`` (per effect cell) and ``unit_effect``
-        (treated unit x event time) feed :mod:`staggered.effects`.
+        Deterministics ``eta0`` (counterfactual linear predictor) and ``tau`` (per effect
+        cell) and ``unit_effect`` (treated unit x event time) feed :mod:`staggered.effects`.
     """
     p = design.panel
     pri = spec.priors
