@@ -150,6 +150,7 @@ def test_late_adopter_is_comparison_unit():
     assert p.late_adopters == ["b"]
     np.testing.assert_array_equal(p.adoption_idx, [1, -1, -1, -1])
     assert "1 late adopters" in p.summary()
+    assert "Late adopters (adopt after" in p.summary() and "(b)" in p.summary()
 
 
 def test_drop_always_treated():

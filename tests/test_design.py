@@ -69,3 +69,16 @@ def test_unit_without_untreated_cell_is_an_error():
 def test_period_time_is_centred_in_years():
     design = build_design(_encode(_panel([2012, ""])))
     np.testing.assert_allclose(design.period_time, np.arange(6) - 2.5)
+
+
+def test_placebo_cells_keep_each_units_earliest_cell_as_comparison():
+    design = build_design(_encode(_panel([2012, 2014, ""])), placebo=3)
+    assert design.event_times.tolist() == [-3, -2, -1, 0, 1, 2, 3]
+    cells = design.effect_cell.reshape(3, 6)
+    # unit 0 adopts 2012: 2010 (e=-2) is its earliest cell, stays comparison; 2011 is placebo
+    assert cells[0].tolist() == [False, True, True, True, True, True]
+    # unit 1 adopts 2014: e=-3..-1 = 2011-2013 placebo, 2010 comparison
+    assert cells[1].tolist() == [False, True, True, True, True, True]
+    assert not cells[2].any()
+    assert design.first_effect_time == 0
+    assert design.placebo == 3

@@ -26,7 +26,12 @@ def test_effects_table_contract(tiny_fit, small_sim):
     eff = tiny_fit.effects()
     assert list(eff.columns) == COLUMNS
     pooled = eff[(eff.scope == "pooled") & (eff.measure == "relative")]
-    assert pooled.event_time.tolist() == list(range(pooled.event_time.max() + 1))
+    # placebo event times -3..-1 (default placebo=3), then 0.. the last observed event time
+    assert pooled.event_time.tolist() == list(range(-3, pooled.event_time.max() + 1))
+    cumulative = eff[(eff.scope == "pooled") & (eff.measure == "cumulative")]
+    assert cumulative.event_time.min() == 0
+    predictive = eff[eff.scope == "predictive"]
+    assert predictive.event_time.min() == 0
     assert ((pooled.lower <= pooled["mean"]) & (pooled["mean"] <= pooled.upper)).all()
     units = set(eff.loc[eff.scope == "unit", "id"])
     treated = set(small_sim.panel.loc[small_sim.panel.start != "", "area"])
@@ -85,6 +90,14 @@ def test_count_model_rejects_float_outcome(small_sim):
     df = small_sim.panel.assign(admissions=small_sim.panel.admissions + 0.5)
     with pytest.raises(stg.PanelError, match="admissions"):
         stg.fit(df, **small_sim.columns, draws=10, tune=10, chains=1)
+
+
+def test_pretrends_summary(tiny_fit):
+    check = tiny_fit.pretrends(rope=0.02)
+    assert check.table.event_time.tolist() == [-3, -2, -1]
+    assert 0.0 <= check.prob_all_in_rope <= 1.0
+    assert check.prob_all_in_rope <= check.table.prob_in_rope.min() + 1e-12
+    assert "Pre-trend check (3 placebo event times" in str(check)
 
 
 def test_diagnostics_json_roundtrip(tiny_fit):

@@ -29,6 +29,12 @@ def _add_sampler_args(p: argparse.ArgumentParser, *, draws: int = 1000, chains: 
     p.add_argument("--level", type=float, default=0.9, help="interval mass (0.9)")
     p.add_argument("--anticipation", type=int, default=0, help="periods of anticipation (0)")
     p.add_argument("--horizon", type=int, default=None, help="bin event times beyond this")
+    p.add_argument(
+        "--placebo", type=int, default=3, help="pre-adoption placebo event times (3; 0 = off)"
+    )
+    p.add_argument(
+        "--rope", type=float, default=0.02, help="pre-trend equivalence half-width (0.02)"
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--out", required=True, type=Path, help="output folder")
 
@@ -60,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("simulate", help="simulate a scenario panel with known truth")
     from staggered.simulate import SCENARIOS
 
-    s.add_argument("scenario", choices=sorted(SCENARIOS), help="scenario name")
+    s.add_argument("scenario", choices=[*sorted(SCENARIOS), "prior"], help="scenario name")
+    s.add_argument("--model", default="negbin-rw", help="spec whose prior 'prior' draws from")
     s.add_argument("--out", required=True, type=Path, help="panel CSV to write")
     s.add_argument("--truth", type=Path, help="truth CSV (default: <out stem>_truth.csv)")
     s.add_argument("--seed", type=int, default=0)
@@ -100,7 +107,7 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
     return effects
 
 
-def _print_headline(fit, effects: pd.DataFrame, out: Path) -> None:
+def _print_headline(fit, effects: pd.DataFrame, out: Path, rope: float = 0.02) -> None:
     print(fit.summary())
     pooled = effects[(effects["scope"] == "pooled")]
     measure = "relative" if fit.spec.is_count else "absolute"
@@ -111,6 +118,9 @@ def _print_headline(fit, effects: pd.DataFrame, out: Path) -> None:
         .round(4)
         .to_string(index=False)
     )
+    if fit.design.placebo:
+        print()
+        print(fit.pretrends(rope=rope))
     print(f"\nWrote {out}/effects.csv, posterior.nc, diagnostics.json, summary.txt")
 
 
@@ -126,6 +136,7 @@ def _fit_kwargs(args) -> dict:
         "level": args.level,
         "anticipation": args.anticipation,
         "horizon": args.horizon,
+        "placebo": args.placebo,
         "progressbar": not args.no_progress,
     }
 
@@ -148,7 +159,7 @@ def _run_fit(args) -> int:
         drop_always_treated=args.drop_always_treated,
         **_fit_kwargs(args),
     )
-    _print_headline(result, write_outputs(result, args.out), args.out)
+    _print_headline(result, write_outputs(result, args.out), args.out, args.rope)
     return 0
 
 
@@ -163,9 +174,13 @@ def _run_demo(args) -> int:
     print(f"Bundled example: {args.out}/panel.csv (truth in {args.out}/truth.csv)")
     result = fit(sim.panel, **sim.columns, **_fit_kwargs(args))
     effects = write_outputs(result, args.out)
-    _print_headline(result, effects, args.out)
+    _print_headline(result, effects, args.out, args.rope)
     truth = sim.truth[sim.truth["scope"] == "pooled"].set_index("event_time")["value"]
-    pooled = effects[(effects["scope"] == "pooled") & (effects["measure"] == "relative")]
+    pooled = effects[
+        (effects["scope"] == "pooled")
+        & (effects["measure"] == "relative")
+        & (effects["event_time"] >= 0)
+    ]
     inside = (
         (pooled["lower"] <= pooled["event_time"].map(truth))
         & (pooled["event_time"].map(truth) <= pooled["upper"])
@@ -184,6 +199,7 @@ def _run_simulate(args) -> int:
         n_periods=args.periods,
         freq=args.freq,
         random_seed=args.seed,
+        model=args.model,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sim.panel.to_csv(args.out, index=False)

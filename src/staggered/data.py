@@ -458,6 +458,11 @@ class Panel:
                 + _fmt([f"{g}: {k}" for g, k in zip(self.group_labels, sizes, strict=True)])
                 + ")"
             )
+        if self.late_adopters:
+            lines.append(
+                f"Late adopters (adopt after {self.period_labels[-1]}; comparison units "
+                f"throughout): {len(self.late_adopters)} ({_fmt(self.late_adopters)})"
+            )
         if self.dropped_always_treated:
             lines.append(
                 f"Dropped always-treated units: {len(self.dropped_always_treated)} "

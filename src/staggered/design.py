@@ -36,6 +36,10 @@ class Design:
         Indices of units with at least one effect cell (the ``treated_unit`` dimension).
     anticipation : int
         Number of periods before adoption given their own effects.
+    placebo : int
+        Number of pre-adoption event times (before any anticipation window) given placebo
+        effects, for the pre-trend check; each unit's earliest observed cell stays a
+        comparison cell.
     horizon : int or None
         Event times beyond ``horizon`` share the effect at ``horizon``.
     """
@@ -48,6 +52,7 @@ class Design:
     treated_units: np.ndarray
     anticipation: int = 0
     horizon: int | None = None
+    placebo: int = 0
 
     NO_EVENT = np.iinfo(np.int64).min // 2
 
@@ -55,6 +60,11 @@ class Design:
     def effect_cells(self) -> np.ndarray:
         """Indices of the cells that carry an effect parameter."""
         return np.flatnonzero(self.effect_cell)
+
+    @property
+    def first_effect_time(self) -> int:
+        """First event time of the programme's effect (``-anticipation``); earlier = placebo."""
+        return -self.anticipation
 
     @property
     def cell_treated_unit(self) -> np.ndarray:
@@ -72,10 +82,16 @@ class Design:
 
     def to_dict(self) -> dict:
         """Plain settings needed to rebuild the design from the panel."""
-        return {"anticipation": self.anticipation, "horizon": self.horizon}
+        return {
+            "anticipation": self.anticipation,
+            "horizon": self.horizon,
+            "placebo": self.placebo,
+        }
 
 
-def build_design(panel: Panel, *, anticipation: int = 0, horizon: int | None = None) -> Design:
+def build_design(
+    panel: Panel, *, anticipation: int = 0, horizon: int | None = None, placebo: int = 0
+) -> Design:
     """Compute event times and check that every treated period has comparison cells.
 
     Parameters
@@ -87,6 +103,9 @@ def build_design(panel: Panel, *, anticipation: int = 0, horizon: int | None = N
         their own effects (event times ``-anticipation .. -1``).
     horizon : int, optional
         Bin event times beyond ``horizon`` into ``horizon`` (one shared effect).
+    placebo : int, default 0
+        Give the ``placebo`` event times before ``-anticipation`` placebo effects (a
+        pre-trend check). A unit's earliest observed cell always stays a comparison cell.
 
     Returns
     -------
@@ -100,12 +119,21 @@ def build_design(panel: Panel, *, anticipation: int = 0, horizon: int | None = N
     """
     if anticipation < 0:
         raise ValueError(f"anticipation must be >= 0, got {anticipation}")
+    if placebo < 0:
+        raise ValueError(f"placebo must be >= 0, got {placebo}")
     if horizon is not None and horizon < 0:
         raise ValueError(f"horizon must be >= 0, got {horizon}")
     adopt = panel.adoption_idx[panel.unit_idx]
     ever = adopt >= 0
     event_time = np.where(ever, panel.period_idx - adopt, Design.NO_EVENT).astype(np.int64)
-    effect_cell = ever & (event_time >= -anticipation)
+    first_eff = -anticipation
+    effect_cell = ever & (event_time >= first_eff)
+    if placebo:
+        first_seen = np.full(panel.n_units, panel.n_periods)
+        np.minimum.at(first_seen, panel.unit_idx, panel.period_idx)
+        earliest = panel.period_idx == first_seen[panel.unit_idx]
+        in_window = (event_time >= first_eff - placebo) & (event_time < first_eff)
+        effect_cell = effect_cell | (ever & in_window & ~earliest)
     comparison = ~effect_cell
 
     # every period with effect cells needs at least one comparison cell in the same period
@@ -136,8 +164,9 @@ def build_design(panel: Panel, *, anticipation: int = 0, horizon: int | None = N
     e_eff = event_time[effect_cell]
     max_e = int(e_eff.max()) if e_eff.size else 0
     top = max_e if horizon is None else min(max_e, horizon)
-    event_times = np.arange(-anticipation, top + 1)
-    effect_index = np.minimum(e_eff, top) + anticipation
+    bottom = first_eff - placebo
+    event_times = np.arange(bottom, top + 1)
+    effect_index = np.minimum(e_eff, top) - bottom
     return Design(
         panel=panel,
         event_time=event_time,
@@ -147,4 +176,5 @@ def build_design(panel: Panel, *, anticipation: int = 0, horizon: int | None = N
         treated_units=units_with_effect,
         anticipation=anticipation,
         horizon=horizon,
+        placebo=placebo,
     )

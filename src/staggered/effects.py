@@ -106,6 +106,14 @@ class _CellDraws:
         self.exposure = design.panel.exposure[eff]
         self.event_time = design.event_times[design.effect_index]
         self.unit = design.panel.unit_idx[eff]
+        self.first_effect_time = design.first_effect_time
+
+    def aggregate_subset(self, mask: np.ndarray, key: np.ndarray, n_keys: int):
+        """:meth:`aggregate` over the cells in ``mask`` only (``key`` given for those cells)."""
+        full = np.full(mask.size, n_keys)
+        full[mask] = key
+        s0, s1, expo, n = self.aggregate(full, n_keys + 1)
+        return s0[:, :n_keys], s1[:, :n_keys], expo[:n_keys], n[:n_keys]
 
     def aggregate(self, key: np.ndarray, n_keys: int):
         """Sums over cells sharing a key: (S0, S1, exposure, n_cells) per draw and key."""
@@ -116,12 +124,21 @@ class _CellDraws:
         n = np.asarray(np.ones(key.size) @ m).ravel()
         return s0, s1, expo, n
 
-    def measures(self, key: np.ndarray, entity_of_key: np.ndarray, n_keys: int) -> dict:
-        """Draws of every measure for each key (keys sorted by entity, then event time)."""
+    def measures(
+        self, key: np.ndarray, entity_of_key: np.ndarray, event_of_key: np.ndarray, n_keys: int
+    ) -> dict:
+        """Draws of every measure for each key (keys sorted by entity, then event time).
+
+        ``cumulative`` adds up from the first effect event time; placebo keys add nothing.
+        """
         s0, s1, expo, n = self.aggregate(key, n_keys)
+        since = event_of_key >= self.first_effect_time
         if not self.count:
             absolute = (s1 - s0) / n
-            return {"absolute": absolute, "cumulative": _cumulate(absolute, entity_of_key)}
+            return {
+                "absolute": absolute,
+                "cumulative": _cumulate(absolute * since, entity_of_key),
+            }
         # per period: a binned event time (horizon) holds several periods of the same unit
         n_units = np.bincount(np.unique(np.c_[key, self.unit], axis=0)[:, 0], minlength=n_keys)
         absolute = (s1 - s0) / (n / n_units)
@@ -129,7 +146,7 @@ class _CellDraws:
             "relative": s1 / s0 - 1.0,
             "absolute": absolute,
             "per_1000": 1000.0 * absolute / expo,
-            "cumulative": _cumulate(absolute, entity_of_key),
+            "cumulative": _cumulate(absolute * since, entity_of_key),
         }
 
 
@@ -137,7 +154,7 @@ def _grouped_draws(cells: _CellDraws, entity: np.ndarray, labels):
     """Draws of every measure for entity x event time (entity = 0 for pooled)."""
     et = cells.event_time
     pairs, key = np.unique(np.c_[entity, et], axis=0, return_inverse=True)
-    meas = cells.measures(key.ravel(), pairs[:, 0], len(pairs))
+    meas = cells.measures(key.ravel(), pairs[:, 0], pairs[:, 1], len(pairs))
     ids = [labels[i] for i in pairs[:, 0]] if labels is not None else [""] * len(pairs)
     return ids, pairs[:, 1], meas
 
@@ -145,7 +162,12 @@ def _grouped_draws(cells: _CellDraws, entity: np.ndarray, labels):
 def _grouped(cells: _CellDraws, entity: np.ndarray, labels, scope: str, level: float):
     """Tables for entity x event time (entity = 0 for pooled)."""
     ids, event_times, meas = _grouped_draws(cells, entity, labels)
-    return [_table(scope, ids, event_times, m, d, level) for m, d in meas.items()]
+    tables = []
+    for m, d in meas.items():
+        keep = event_times >= cells.first_effect_time if m == "cumulative" else slice(None)
+        ids_m = np.asarray(ids, dtype=object)[keep]
+        tables.append(_table(scope, ids_m, event_times[keep], m, d[:, keep], level))
+    return tables
 
 
 def estimand_draws(
@@ -173,37 +195,42 @@ def estimand_draws(
     raise ValueError(f"scope must be pooled, group (with groups) or unit; got {scope!r}")
 
 
-def predictive_tau(
-    posterior: xr.Dataset, n_event_times: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Draws of the log effect in a new site: theta + new programme and unit random walks."""
-    theta = _draws(posterior, "theta")
+def predictive_tau(posterior: xr.Dataset, design: Design, rng: np.random.Generator) -> np.ndarray:
+    """Draws of the log effect in a new site at the non-placebo event times.
+
+    theta plus a new programme random walk and a new unit random walk, each starting at zero
+    before the first effect event time with the posterior step scales.
+    """
+    post = design.event_times >= design.first_effect_time
+    theta = _draws(posterior, "theta")[:, post]
     tau = theta.copy()
     for scale in ("sigma_group", "sigma_unit"):
         if scale in posterior:
             sd = _draws(posterior, scale)[:, None]
-            tau += sd * np.cumsum(rng.standard_normal((theta.shape[0], n_event_times)), axis=1)
+            tau += sd * np.cumsum(rng.standard_normal(theta.shape), axis=1)
     return tau
 
 
 def _predictive(cells: _CellDraws, posterior, design, level, rng) -> list[pd.DataFrame]:
-    et_all = design.event_times
-    tau_new = predictive_tau(posterior, et_all.size, rng)
-    key = np.searchsorted(et_all, cells.event_time)
-    s0, _, expo, n = cells.aggregate(key, et_all.size)
+    et_all = design.event_times[design.event_times >= design.first_effect_time]
+    tau_new = predictive_tau(posterior, design, rng)
+    post = cells.event_time >= design.first_effect_time
+    key = np.searchsorted(et_all, cells.event_time[post])
+    s0, _, expo, n = cells.aggregate_subset(post, key, et_all.size)
     seen = n > 0
     tau_new, s0, expo, n, et = tau_new[:, seen], s0[:, seen], expo[seen], n[seen], et_all[seen]
-    if not cells.count:
-        return [_table("predictive", [""] * et.size, et, "absolute", tau_new, level)]
-    relative = np.expm1(tau_new)
-    absolute = relative * s0 / n  # the average treated site at e
     entity = np.zeros(et.size, dtype=int)
-    meas = {
-        "relative": relative,
-        "absolute": absolute,
-        "per_1000": 1000.0 * relative * s0 / expo,
-        "cumulative": _cumulate(absolute, entity),
-    }
+    if not cells.count:
+        meas = {"absolute": tau_new, "cumulative": _cumulate(tau_new, entity)}
+    else:
+        relative = np.expm1(tau_new)
+        absolute = relative * s0 / n  # the average treated site at e
+        meas = {
+            "relative": relative,
+            "absolute": absolute,
+            "per_1000": 1000.0 * relative * s0 / expo,
+            "cumulative": _cumulate(absolute, entity),
+        }
     return [_table("predictive", [""] * et.size, et, m, d, level) for m, d in meas.items()]
 
 

@@ -79,6 +79,17 @@ class Fit:
             **kwargs,
         )
 
+    def pretrends(self, *, rope: float = 0.02, level: float | None = None):
+        """Pre-trend check from the pooled placebo effects (needs ``placebo > 0``).
+
+        Returns
+        -------
+        staggered.checks.PretrendCheck
+        """
+        from staggered.checks import pretrend_check
+
+        return pretrend_check(self, rope=rope, level=level)
+
     def save(self, path: str | Path) -> Path:
         """Save to netCDF (reload with :func:`staggered.load`)."""
         from staggered.io import save
@@ -91,7 +102,8 @@ class Fit:
         lines = [
             self.panel.summary(),
             f"model: {self.spec.name} ({self.spec.likelihood}); "
-            f"anticipation={self.design.anticipation}, horizon={self.design.horizon}",
+            f"anticipation={self.design.anticipation}, horizon={self.design.horizon}, "
+            f"placebo={self.design.placebo}",
             f"sampler: {d.get('sampler')} {d.get('chains')} chains x {d.get('draws')} draws "
             f"({d.get('tune')} tune) in {d.get('seconds', float('nan')):.1f} s; "
             f"max R-hat {d.get('max_rhat', float('nan')):.3f}, "
@@ -258,6 +270,7 @@ def fit(
     model: str | ModelSpec = "negbin-rw",
     anticipation: int = 0,
     horizon: int | None = None,
+    placebo: int = 3,
     drop_always_treated: bool = False,
     draws: int = 1000,
     tune: int = 1000,
@@ -290,6 +303,10 @@ def fit(
         Periods before adoption that get their own effects instead of serving as comparison.
     horizon : int, optional
         Bin event times beyond ``horizon``.
+    placebo : int, default 3
+        Pre-adoption event times given placebo effects (reported with negative event times;
+        see :meth:`Fit.pretrends`). Each unit's earliest period stays a comparison cell.
+        0 switches the check off.
     drop_always_treated : bool, default False
         Drop units treated from the first period (listed in the summary) instead of failing.
     draws, tune, chains : int
@@ -322,7 +339,7 @@ def fit(
         family="count" if spec.is_count else "gaussian",
         drop_always_treated=drop_always_treated,
     )
-    design = build_design(panel, anticipation=anticipation, horizon=horizon)
+    design = build_design(panel, anticipation=anticipation, horizon=horizon, placebo=placebo)
     return fit_design(
         design,
         spec,

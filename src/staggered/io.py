@@ -121,7 +121,10 @@ def load(path: str | Path) -> Fit:
     )
     config = json.loads(attrs["staggered_config"])
     design = build_design(
-        panel, anticipation=config.get("anticipation", 0), horizon=config.get("horizon")
+        panel,
+        anticipation=config.get("anticipation", 0),
+        horizon=config.get("horizon"),
+        placebo=config.get("placebo", 0),
     )
     spec = spec_from_dict(json.loads(attrs["staggered_spec"]))
     diagnostics = json.loads(attrs.get("staggered_diagnostics", "{}"))

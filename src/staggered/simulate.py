@@ -133,6 +133,7 @@ def simulate(
     unit_trend_sd: float = 0.0,
     dispersion_cv: float = 0.01,
     random_seed: int | None = 0,
+    model: str = "negbin-rw",
 ) -> Simulation:
     """Simulate a staggered-rollout panel of emergency admissions with a known effect.
 
@@ -140,7 +141,8 @@ def simulate(
     ----------
     scenario : str
         One of :data:`SCENARIOS` (``delayed``, ``jcurve``, ``temporary``, ``clustered``,
-        ``null-rtm``).
+        ``null-rtm``), or ``prior``: every parameter drawn from the prior of spec ``model``
+        (see :func:`staggered.sbc.simulate_from_prior`; only the panel-size arguments apply).
     n_units, n_groups : int
         Number of areas and programmes. Treated areas are spread over the programmes;
         never-treated areas get programme ``"none"``.
@@ -165,14 +167,29 @@ def simulate(
         (``phi = 1 / cv**2``).
     random_seed : int, optional
         Seed of the NumPy generator.
+    model : str, default "negbin-rw"
+        Spec whose prior the ``prior`` scenario draws from.
 
     Returns
     -------
     Simulation
         The panel, the truth and the parameters.
     """
+    if scenario == "prior":
+        from staggered.sbc import simulate_from_prior
+
+        return simulate_from_prior(
+            model,
+            n_units=n_units,
+            n_groups=n_groups,
+            n_periods=10 if n_periods is None else n_periods,
+            freq=freq,
+            random_seed=0 if random_seed is None else random_seed,
+        )
     if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}; choose one of {sorted(SCENARIOS)}")
+        raise ValueError(
+            f"unknown scenario {scenario!r}; choose one of {[*sorted(SCENARIOS), 'prior']}"
+        )
     if freq not in PERIODS_PER_YEAR:
         raise ValueError(f"freq must be one of {sorted(PERIODS_PER_YEAR)}, got {freq!r}")
     sc = SCENARIOS[scenario]

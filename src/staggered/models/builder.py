@@ -5,7 +5,9 @@ tau_i(e)  = theta(e) + delta_group(i)(e) + delta_i(e)
 
 theta is a Gaussian random walk over event time; the programme and unit deviations are
 random walks that start at zero before the first event time, non-centred, each level with
-its own learnt step scale. Unit intercepts are centred (the counterfactual is data-rich);
+its own learnt step scale. Placebo event times (before adoption and any anticipation window)
+walk backwards from the same zero anchor, so a pre-trend shows up as placebo effects away
+from zero. Unit intercepts are centred (the counterfactual is data-rich);
 period effects sum to zero so that they do not trade off against the intercepts.
 """
 
@@ -37,25 +39,39 @@ def outcome_scale(design: Design, spec: ModelSpec) -> tuple[float, float]:
 
 
 def _random_walk(
-    name: str, step_sd, dims: tuple[str, ...], start_sd=None, *, centred: bool = False
+    name: str,
+    step_sd,
+    dims: tuple[str, ...],
+    start_sd=None,
+    *,
+    n_pre: int = 0,
+    centred: bool = False,
 ) -> pt.TensorVariable:
-    """Gaussian random walk along the last dim (event time), as a cumulative sum of steps.
+    """Gaussian random walk along the last dim (event time), anchored at zero.
 
-    The first value has sd ``start_sd`` (default ``step_sd``): the walk starts at zero one step
-    before the first event time. Non-centred (``name_z`` standard normal, scaled) by default;
-    ``centred=True`` samples the steps themselves, which mixes better when the data pin them
-    down (the pooled curve).
+    The first ``n_pre`` event times are placebo (pre-period) times: they walk
+    backwards from zero just before the anchor, the others walk forwards from zero. The first
+    step on each side has sd ``start_sd`` (default ``step_sd``). Non-centred (``name_z``
+    standard normal, scaled) by default; ``centred=True`` samples the steps themselves, which
+    mixes better when the data pin them down (the pooled curve).
     """
+    n = len(pm.modelcontext(None).coords[dims[-1]])
     if start_sd is None:
         sd = step_sd
     else:
-        n = len(pm.modelcontext(None).coords[dims[-1]])
-        sd = pt.concatenate([pt.atleast_1d(start_sd), pt.repeat(step_sd, n - 1)])
+        first = np.zeros(n)  # 1 at the first step on each side of the anchor
+        first[[n_pre, n_pre - 1] if n_pre > 0 else [n_pre]] = 1.0
+        sd = step_sd * (1.0 - first) + start_sd * first
     if centred:
         steps = pm.Normal(f"{name}_step", 0.0, sd, dims=dims)
     else:
         steps = sd * pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
-    return pt.cumsum(steps, axis=-1)
+    if n_pre == 0:
+        return pt.cumsum(steps, axis=-1)
+    # value[k] = sum of the steps between the anchor and k: a constant 0/1 matrix
+    j, k = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    walk = np.where(k < n_pre, (j < n_pre) & (j >= k), (j >= n_pre) & (j <= k)).astype(float)
+    return pt.dot(steps, walk)
 
 
 def build_model(
@@ -125,6 +141,21 @@ def build_model(
             beta_z = pm.Normal("beta_z", 0.0, 1.0, dims="unit")
             beta = pm.Deterministic("beta", sigma_beta * beta_z, dims="unit")
             eta0 = eta0 + beta[unit_idx] * design.period_time[p.period_idx]
+        if spec.ar1:
+            # centred AR(1) shocks per unit over the period grid, stationary start
+            rho = pm.Beta("ar_rho", 2.0, 2.0)
+            sigma_u = pm.HalfNormal("ar_sigma", pri["ar_sd"] * scale)
+            init = pm.Normal.dist(0.0, sigma_u / pt.sqrt(1.0 - rho**2), shape=(p.n_units, 1))
+            u = pm.AR(
+                "ar_shock",
+                rho=pt.atleast_1d(rho),
+                sigma=sigma_u,
+                init_dist=init,
+                ar_order=1,
+                constant=False,
+                dims=("unit", "period"),
+            )
+            eta0 = eta0 + u[unit_idx, period_idx]
         if spec.is_count:
             eta0 = eta0 + np.log(p.exposure)
 
@@ -137,6 +168,7 @@ def build_model(
                 sigma_theta,
                 ("event_time",),
                 start_sd=pri["effect_start_sd"] * scale,
+                n_pre=design.placebo,
                 centred=True,
             ),
             dims="event_time",
@@ -146,13 +178,17 @@ def build_model(
             sigma_group = pm.HalfNormal("sigma_group", pri["group_step_sd"] * scale)
             delta_group = pm.Deterministic(
                 "delta_group",
-                _random_walk("delta_group", sigma_group, ("group", "event_time")),
+                _random_walk(
+                    "delta_group", sigma_group, ("group", "event_time"), n_pre=design.placebo
+                ),
                 dims=("group", "event_time"),
             )
             unit_effect = unit_effect + delta_group[group_pos]
         if spec.unit_level:
             sigma_unit = pm.HalfNormal("sigma_unit", pri["unit_step_sd"] * scale)
-            delta_unit = _random_walk("delta_unit", sigma_unit, ("treated_unit", "event_time"))
+            delta_unit = _random_walk(
+                "delta_unit", sigma_unit, ("treated_unit", "event_time"), n_pre=design.placebo
+            )
             unit_effect = unit_effect + delta_unit
         unit_effect = pm.Deterministic(
             "unit_effect", unit_effect, dims=("treated_unit", "event_time")

@@ -1,0 +1,18 @@
+"""Every example script runs with tiny settings (numpyro's test_examples habit)."""
+
+import runpy
+import sys
+
+import pytest
+
+EXAMPLES = {
+    "examples/fit_from_script.py": ["--draws", "20", "--tune", "20", "--chains", "1"],
+}
+
+
+@pytest.mark.filterwarnings("ignore::staggered.fit.SamplingWarning")
+@pytest.mark.parametrize("script", sorted(EXAMPLES))
+def test_example_runs(script, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [script, *EXAMPLES[script], "--out", str(tmp_path)])
+    runpy.run_path(script, run_name="__main__")
+    assert "Wrote" in capsys.readouterr().out

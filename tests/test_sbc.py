@@ -1,0 +1,62 @@
+"""SBC: a smoke run of the default spec, and a wrong pairing that SBC must flag."""
+
+import numpy as np
+import pytest
+
+from staggered.models import load_spec
+from staggered.sbc import ecdf_difference, run_sbc
+
+SMALL = {
+    "n_units": 24,
+    "n_groups": 3,
+    "n_periods": 8,
+    "draws": 150,
+    "tune": 150,
+    "n_thin": 49,
+    "workers": 2,
+    "progressbar": False,
+}
+
+
+@pytest.fixture(scope="module")
+def smoke():
+    return run_sbc("negbin-rw", replicates=20, random_seed=1, **SMALL)
+
+
+def test_sbc_smoke_default_spec_is_calibrated(smoke):
+    assert smoke.ranks["replicate"].nunique() == 20
+    quantities = set(smoke.summary["quantity"])
+    assert {"sigma_unit", "sigma_group", "dispersion_cv", "loglik", "pooled[e=0]"} <= quantities
+    # 99% simultaneous bands per quantity: allow one chance flag among ~17 quantities
+    assert (~smoke.summary["in_band"]).sum() <= 1, smoke.verdicts()
+    assert smoke.ranks["rank"].between(0, 49).all()
+
+
+def test_sbc_flags_a_wrong_prior_pairing():
+    truth_spec = load_spec("negbin-rw").replace(
+        name="wide-sites", priors={"unit_step_sd": 0.2, "group_step_sd": 0.2}
+    )
+    fit_spec = load_spec("negbin-rw").replace(
+        name="narrow-sites", priors={"unit_step_sd": 0.005, "group_step_sd": 0.005}
+    )
+    result = run_sbc(truth_spec, fit_model=fit_spec, replicates=12, random_seed=2, **SMALL)
+    verdict = result.summary.set_index("quantity")
+    assert not result.passed
+    assert not verdict.loc["sigma_unit", "in_band"], result.verdicts()
+    # the narrow prior holds the site scale below the truth: ranks pile up at the top
+    assert result.ranks.query("quantity == 'sigma_unit'")["rank"].mean() > 40
+
+
+def test_saved_outputs(smoke, tmp_path):
+    smoke.save(tmp_path)
+    for name in ("ranks.csv", "summary.csv", "verdicts.txt", "settings.json", "ecdf.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_ecdf_band_rejects_piled_ranks():
+    rng = np.random.default_rng(0)
+    uniform = rng.integers(0, 100, 200)
+    piled = np.minimum(99, rng.integers(80, 110, 200))
+    for ranks, ok in ((uniform, True), (piled, False)):
+        _, diff, lo, hi = ecdf_difference(ranks, 99, 0.99)
+        assert bool(((diff >= lo) & (diff <= hi)).all()) is ok
