@@ -102,3 +102,15 @@ def test_pretrends_summary(tiny_fit):
 
 def test_diagnostics_json_roundtrip(tiny_fit):
     assert json.loads(json.dumps(tiny_fit.diagnostics)) == tiny_fit.diagnostics
+
+
+def test_sensitivity_breakdown_matches_definition(tiny_fit):
+    table = tiny_fit.sensitivity()
+    dev = tiny_fit.pretrends().max_abs["mean"]
+    assert (table.event_time >= 0).all()
+    for row in table.itertuples():
+        if row.lower <= 0 <= row.upper:
+            assert row.breakdown_M == 0
+        else:
+            gap = -row.upper if row.upper < 0 else row.lower
+            assert row.breakdown_M == pytest.approx(gap / dev)

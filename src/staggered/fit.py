@@ -90,6 +90,17 @@ class Fit:
 
         return pretrend_check(self, rope=rope, level=level)
 
+    def sensitivity(self, *, level: float | None = None) -> pd.DataFrame:
+        """Breakdown multiplier M of each pooled effect (see :func:`breakdown_sensitivity`).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        from staggered.checks import breakdown_sensitivity
+
+        return breakdown_sensitivity(self, level=level)
+
     def save(self, path: str | Path) -> Path:
         """Save to netCDF (reload with :func:`staggered.load`)."""
         from staggered.io import save

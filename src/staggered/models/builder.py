@@ -141,21 +141,6 @@ def build_model(
             beta_z = pm.Normal("beta_z", 0.0, 1.0, dims="unit")
             beta = pm.Deterministic("beta", sigma_beta * beta_z, dims="unit")
             eta0 = eta0 + beta[unit_idx] * design.period_time[p.period_idx]
-        if spec.ar1:
-            # centred AR(1) shocks per unit over the period grid, stationary start
-            rho = pm.Beta("ar_rho", 2.0, 2.0)
-            sigma_u = pm.HalfNormal("ar_sigma", pri["ar_sd"] * scale)
-            init = pm.Normal.dist(0.0, sigma_u / pt.sqrt(1.0 - rho**2), shape=(p.n_units, 1))
-            u = pm.AR(
-                "ar_shock",
-                rho=pt.atleast_1d(rho),
-                sigma=sigma_u,
-                init_dist=init,
-                ar_order=1,
-                constant=False,
-                dims=("unit", "period"),
-            )
-            eta0 = eta0 + u[unit_idx, period_idx]
         if spec.is_count:
             eta0 = eta0 + np.log(p.exposure)
 

@@ -21,7 +21,6 @@ DEFAULT_PRIORS = {
     "unit_step_sd": 0.02,
     "dispersion_sd": 0.1,
     "noise_sd": 0.5,
-    "ar_sd": 0.05,
 }
 
 
@@ -37,9 +36,6 @@ class ModelSpec:
         Outcome distribution. Count likelihoods use a log link with a log-exposure offset.
     unit_trend : bool
         Add shrunk unit-specific linear trends to the counterfactual.
-    ar1 : bool
-        Add unit-level AR(1) shocks on the log rate to the counterfactual (regression-to-the-
-        mean guard: a high pre-adoption period is expected to revert).
     group_level, unit_level : bool
         Programme- and unit-level deviations from the pooled event-time curve.
     priors : dict
@@ -51,7 +47,6 @@ class ModelSpec:
     name: str
     likelihood: str = "negbin"
     unit_trend: bool = True
-    ar1: bool = False
     group_level: bool = True
     unit_level: bool = True
     priors: dict = field(default_factory=lambda: dict(DEFAULT_PRIORS))
@@ -70,7 +65,7 @@ class ModelSpec:
             "likelihood": self.likelihood,
             "summary": self.summary,
             "card": self.card,
-            "counterfactual": {"unit_trend": self.unit_trend, "ar1": self.ar1},
+            "counterfactual": {"unit_trend": self.unit_trend},
             "effect": {
                 "curve": "rw",
                 "group_level": self.group_level,
@@ -111,7 +106,6 @@ def spec_from_dict(d: dict) -> ModelSpec:
         name=str(d.get("name", "custom")),
         likelihood=likelihood,
         unit_trend=bool(cf.get("unit_trend", True)),
-        ar1=bool(cf.get("ar1", False)),
         group_level=bool(eff.get("group_level", True)),
         unit_level=bool(eff.get("unit_level", True)),
         priors=priors,
