@@ -69,6 +69,11 @@ def test_fit_same_seed_gives_identical_effects(panel_csv, tmp_path):
     assert list(eff.columns) == COLUMNS
     for name in ("posterior.nc", "diagnostics.json", "summary.txt"):
         assert (tmp_path / "a" / name).exists()
+    # compare sites from the saved fit
+    assert main(["compare-sites", str(tmp_path / "a"), "--window", "0,2"]) == 0
+    ranks = pd.read_csv(tmp_path / "a" / "compare_unit_ranks.csv")
+    assert ranks.rank_mean.is_monotonic_increasing
+    assert main(["compare-sites", str(tmp_path / "a"), "--scope", "group"]) == 0
 
 
 def test_bad_file_exits_with_message_not_traceback(panel_csv, tmp_path):

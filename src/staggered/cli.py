@@ -92,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     c.add_argument("--out", required=True, type=Path, help="output folder")
 
+    k = sub.add_parser("compare-sites", help="compare sites' posterior effects from a fit folder")
+    k.add_argument("results", type=Path, help="folder written by `staggered fit` (posterior.nc)")
+    k.add_argument("--scope", choices=["unit", "group"], default="unit", help="areas or programmes")
+    k.add_argument("--event-time", type=int, default=None, help="event time (default: last)")
+    k.add_argument("--window", default=None, help="inclusive event-time window, e.g. 3,5")
+    k.add_argument("--sites", default=None, help="comma-separated site ids for pairwise table")
+    k.add_argument("--threshold", type=float, default=0.9, help="detectable if P(<0) >= this")
+
     sub.add_parser("specs", help="list the shipped model specs")
     return parser
 
@@ -249,6 +257,55 @@ def _run_sbc(args) -> int:
     return 0 if result.passed else 1
 
 
+def _run_compare_sites(args) -> int:
+    from staggered import compare
+    from staggered.io import load
+
+    fit = load(args.results / "posterior.nc")
+    window = None
+    if args.window:
+        try:
+            first, last = (int(v) for v in args.window.split(","))
+        except ValueError as err:
+            raise ValueError(
+                f"--window must be two integers like 3,5, got {args.window!r}"
+            ) from err
+        window = (first, last)
+    draws = compare.site_effect_draws(
+        fit, scope=args.scope, event_time=args.event_time, window=window
+    )
+    where = (
+        f"event times {window[0]}..{window[1]}"
+        if window
+        else (
+            f"event time {args.event_time}"
+            if args.event_time is not None
+            else "the last event time"
+        )
+    )
+    ranks = compare.ranks(draws, level=fit.config.get("level", 0.9))
+    sites = args.sites.split(",") if args.sites else list(ranks["id"].head(8))
+    matrix = compare.pairwise(draws, sites)
+    effects = fit.effects(scopes=(args.scope,))
+    ttd = compare.time_to_detectable(effects, threshold=args.threshold, scope=args.scope)
+    averted = compare.averted(effects, scope=args.scope)
+    pd.set_option("display.width", 120)
+    print(f"Ranks of {args.scope}s by relative effect at {where} (1 = largest reduction):")
+    print(ranks.round(3).to_string(index=False))
+    print("\nP(row site reduced admissions more than column site):")
+    print(matrix.round(2).to_string())
+    print(f"\nFirst event time with P(reduction) >= {args.threshold}:")
+    print(ttd.to_string(index=False))
+    print("\nCumulative admissions since adoption (negative = averted):")
+    print(averted.round(0).to_string(index=False))
+    ranks.to_csv(args.results / f"compare_{args.scope}_ranks.csv", index=False)
+    matrix.to_csv(args.results / f"compare_{args.scope}_pairwise.csv")
+    ttd.to_csv(args.results / f"compare_{args.scope}_detectable.csv", index=False)
+    averted.to_csv(args.results / f"compare_{args.scope}_averted.csv", index=False)
+    print(f"\nWrote {args.results}/compare_{args.scope}_*.csv")
+    return 0
+
+
 def _run_specs(args) -> int:
     from staggered.models import available_specs, load_spec
 
@@ -265,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo": _run_demo,
         "simulate": _run_simulate,
         "sbc": _run_sbc,
+        "compare-sites": _run_compare_sites,
         "specs": _run_specs,
     }
     try:
