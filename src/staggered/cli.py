@@ -112,6 +112,9 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
     fit.save(out / "posterior.nc")
     (out / "diagnostics.json").write_text(json.dumps(fit.diagnostics, indent=2) + "\n")
     (out / "summary.txt").write_text(fit.summary() + "\n")
+    from staggered.plots import write_figures
+
+    write_figures(fit, out)
     return effects
 
 
@@ -129,7 +132,7 @@ def _print_headline(fit, effects: pd.DataFrame, out: Path, rope: float = 0.02) -
     if fit.design.placebo:
         print()
         print(fit.pretrends(rope=rope))
-    print(f"\nWrote {out}/effects.csv, posterior.nc, diagnostics.json, summary.txt")
+    print(f"\nWrote {out}/effects.csv, posterior.nc, diagnostics.json, summary.txt and figures")
 
 
 def _fit_kwargs(args) -> dict:

@@ -1,0 +1,294 @@
+"""Figures: event study, site trajectories, forest plot, observed vs counterfactual, ranks.
+
+Each function accepts ``ax=`` where it draws one panel and returns the matplotlib Figure.
+No ``plt.show()`` here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from staggered import compare
+from staggered.effects import _CellDraws, estimand_draws
+
+
+def simultaneous_band(draws: np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """Band that contains the whole curve with posterior probability ``level``.
+
+    Max-|z| construction: standardise each draw of the curve by the pointwise mean and sd, take
+    the ``level`` quantile c of the largest |z| along the curve, and return mean +- c sd.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        (sample, point) draws of a curve.
+    level : float
+        Joint coverage.
+
+    Returns
+    -------
+    lower, upper : numpy.ndarray
+    """
+    mean = draws.mean(axis=0)
+    sd = draws.std(axis=0, ddof=1)
+    sd = np.where(sd > 0, sd, np.finfo(float).tiny)
+    z = np.abs(draws - mean) / sd
+    c = np.quantile(z.max(axis=1), level)
+    return mean - c * sd, mean + c * sd
+
+
+def _pct(ax, axis: str = "y") -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
+def event_study(fit, *, level: float | None = None, ax=None):
+    """Pooled relative effect by event time: pointwise and simultaneous bands, placebo times.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    level = fit.config.get("level", 0.9) if level is None else level
+    measure = "relative" if fit.spec.is_count else "absolute"
+    _, et, draws = estimand_draws(fit.idata.posterior, fit.design, fit.spec)
+    d = draws[measure]
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(d, [alpha, 1 - alpha], axis=0)
+    post = et >= fit.design.first_effect_time
+    slo, shi = simultaneous_band(d[:, post], level)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4))
+    ax.axhline(0, color="0.3", lw=0.8)
+    ax.axvline(fit.design.first_effect_time - 0.5, color="0.6", ls=":", lw=1)
+    ax.fill_between(
+        et[post], slo, shi, color="C0", alpha=0.15, label=f"{level:.0%} simultaneous band"
+    )
+    ax.fill_between(
+        et[post], lo[post], hi[post], color="C0", alpha=0.3, label=f"{level:.0%} pointwise interval"
+    )
+    ax.plot(et[post], d[:, post].mean(axis=0), "o-", color="C0", label="pooled effect")
+    if (~post).any():
+        ax.errorbar(
+            et[~post],
+            d[:, ~post].mean(axis=0),
+            yerr=[d[:, ~post].mean(axis=0) - lo[~post], hi[~post] - d[:, ~post].mean(axis=0)],
+            fmt="s",
+            color="C1",
+            capsize=3,
+            label="placebo (pre-adoption)",
+        )
+    ax.set_xlabel("periods since adoption (event time)")
+    ax.set_ylabel("change in admission rate" if measure == "relative" else "effect")
+    if measure == "relative":
+        _pct(ax)
+    ax.set_title("Pooled effect of the programme by time since adoption")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def site_trajectories(fit, *, scope: str = "unit", max_sites: int = 30, ncols: int = 6):
+    """Small multiples: each site's relative effect over event time against the pooled curve.
+
+    Sites are ordered by their effect at their last observed event time (largest reduction
+    first); at most ``max_sites`` are drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    eff = fit.effects(scopes=("pooled", scope))
+    rel = eff[(eff.measure == "relative") & (eff.event_time >= fit.design.first_effect_time)]
+    pooled = rel[rel.scope == "pooled"]
+    sites = rel[rel.scope == scope]
+    last = sites.sort_values("event_time").groupby("id").tail(1).sort_values("mean")
+    order = list(last["id"].head(max_sites))
+    nrows = int(np.ceil(len(order) / ncols))
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(2.1 * ncols, 1.7 * nrows + 0.6),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    for ax, site in zip(axes.ravel(), order, strict=False):
+        s = sites[sites.id == site]
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.plot(pooled.event_time, pooled["mean"], color="0.5", lw=1)
+        ax.fill_between(s.event_time, s.lower, s.upper, color="C0", alpha=0.3)
+        ax.plot(s.event_time, s["mean"], color="C0", lw=1.2)
+        ax.set_title(str(site), fontsize=8)
+        ax.tick_params(labelsize=7)
+        _pct(ax)
+    for ax in axes.ravel()[len(order) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"{'Areas' if scope == 'unit' else 'Programmes'}: effect by time since adoption "
+        "(blue, with interval) vs pooled (grey); largest reductions first",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def forest(
+    fit, *, event_time: int | None = None, scope: str = "unit", max_sites: int = 40, ax=None
+):
+    """Forest plot of site effects at one event time (default: the last one with most sites).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    eff = fit.effects(scopes=(scope, "pooled", "predictive"))
+    rel = eff[eff.measure == "relative"]
+    sites = rel[rel.scope == scope]
+    if event_time is None:
+        counts = sites[sites.event_time >= 0].groupby("event_time").size()
+        event_time = int(counts[counts >= counts.max() * 0.5].index.max())
+    s = sites[sites.event_time == event_time].sort_values("mean").head(max_sites)
+    fig, ax = (
+        (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 1.2 + 0.22 * (len(s) + 2)))
+    )
+    y = np.arange(len(s))[::-1] + 2
+    ax.errorbar(
+        s["mean"],
+        y,
+        xerr=[s["mean"] - s.lower, s.upper - s["mean"]],
+        fmt="o",
+        color="C0",
+        ms=3,
+        capsize=0,
+        lw=1,
+    )
+    for name, row_y, color in (("pooled", 1, "k"), ("predictive", 0, "C2")):
+        r = rel[(rel.scope == name) & (rel.event_time == event_time)]
+        if len(r):
+            ax.errorbar(
+                r["mean"],
+                [row_y],
+                xerr=[r["mean"] - r.lower, r.upper - r["mean"]],
+                fmt="D",
+                color=color,
+                ms=4,
+                capsize=0,
+            )
+    ax.set_yticks(list(y) + [1, 0])
+    ax.set_yticklabels(list(s["id"]) + ["pooled", "new site (predictive)"], fontsize=7)
+    ax.axvline(0, color="0.4", lw=0.8)
+    _pct(ax, "x")
+    ax.set_xlabel(f"change in admission rate at event time {event_time}")
+    ax.set_title(f"Site effects {event_time} periods after adoption")
+    fig.tight_layout()
+    return fig
+
+
+def observed_vs_counterfactual(fit, site, *, level: float | None = None, ax=None):
+    """Observed admissions of one site over calendar time, with the counterfactual band.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    level = fit.config.get("level", 0.9) if level is None else level
+    p = fit.panel
+    labels = [str(u) for u in p.unit_labels]
+    if str(site) not in labels:
+        raise ValueError(f"unknown site {site!r}")
+    u = labels.index(str(site))
+    cells = _CellDraws(fit.idata.posterior, fit.design, fit.spec)
+    mine = cells.unit == u
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3.8))
+    rows = p.unit_idx == u
+    x_all = p.period_idx[rows]
+    ax.plot(x_all, p.y[rows], "o-", color="k", ms=3, lw=1, label="observed")
+    if mine.any():
+        x = p.period_idx[fit.design.effect_cells][mine]
+        alpha = (1 - level) / 2
+        for draws, color, name in (
+            (cells.mu0[:, mine], "C1", "without programme"),
+            (cells.mu1[:, mine], "C0", "with programme (fitted)"),
+        ):
+            lo, hi = np.quantile(draws, [alpha, 1 - alpha], axis=0)
+            ax.fill_between(x, lo, hi, color=color, alpha=0.25)
+            ax.plot(x, draws.mean(axis=0), color=color, lw=1.5, label=name)
+    adopt = p.adoption_idx[u]
+    if adopt >= 0:
+        ax.axvline(adopt - 0.5, color="0.5", ls=":", lw=1, label="adoption")
+    ticks = np.unique(np.linspace(0, p.n_periods - 1, min(p.n_periods, 8)).round().astype(int))
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([p.period_labels[t] for t in ticks], fontsize=8)
+    ax.set_ylabel("admissions per period")
+    ax.set_title(f"{site}: observed vs expected admissions ({level:.0%} intervals)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def rank_plot(
+    fit,
+    *,
+    scope: str = "unit",
+    event_time: int | None = None,
+    window: tuple[int, int] | None = None,
+    max_sites: int = 40,
+    ax=None,
+):
+    """Posterior ranks of sites (1 = largest reduction) with intervals.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    draws = compare.site_effect_draws(fit, scope=scope, event_time=event_time, window=window)
+    r = compare.ranks(draws, level=fit.config.get("level", 0.9)).head(max_sites)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 1.0 + 0.22 * len(r)))
+    y = np.arange(len(r))[::-1]
+    ax.errorbar(
+        r.rank_mean,
+        y,
+        xerr=[r.rank_mean - r.rank_lower, r.rank_upper - r.rank_mean],
+        fmt="o",
+        ms=3,
+        lw=1,
+        color="C0",
+    )
+    ax.set_yticks(y)
+    ax.set_yticklabels(r["id"], fontsize=7)
+    ax.set_xlabel("posterior rank (1 = largest reduction)")
+    ax.set_title("Site ranks with intervals: overlapping ranks cannot be told apart")
+    fig.tight_layout()
+    return fig
+
+
+def write_figures(fit, out) -> list:
+    """Write the main figures of a count fit as PNGs into ``out``; return their paths."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    paths = []
+    figures = {"event_study.png": lambda: event_study(fit)}
+    if fit.spec.is_count:
+        figures["sites.png"] = lambda: site_trajectories(fit)
+        figures["forest.png"] = lambda: forest(fit)
+        figures["ranks.png"] = lambda: rank_plot(fit)
+    for name, make in figures.items():
+        fig = make()
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        paths.append(out / name)
+    return paths

@@ -1,0 +1,42 @@
+"""Figures build from a real (tiny) fit and return Figures; files are written."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from staggered import plots  # noqa: E402
+
+
+def test_simultaneous_band_covers_whole_curves_at_level():
+    rng = np.random.default_rng(0)
+    draws = rng.normal(size=(4000, 8)) * np.linspace(1, 2, 8)
+    lo, hi = plots.simultaneous_band(draws, 0.9)
+    inside = ((draws >= lo) & (draws <= hi)).all(axis=1).mean()
+    assert abs(inside - 0.9) < 0.01
+    # wider than pointwise intervals
+    p_lo, p_hi = np.quantile(draws, [0.05, 0.95], axis=0)
+    assert (hi - lo > p_hi - p_lo).all()
+
+
+def test_all_figures(tiny_fit, tmp_path):
+    site = str(tiny_fit.panel.unit_labels[tiny_fit.design.treated_units[0]])
+    figs = [
+        plots.event_study(tiny_fit),
+        plots.site_trajectories(tiny_fit),
+        plots.site_trajectories(tiny_fit, scope="group"),
+        plots.forest(tiny_fit),
+        plots.observed_vs_counterfactual(tiny_fit, site),
+        plots.rank_plot(tiny_fit),
+    ]
+    for fig in figs:
+        assert isinstance(fig, matplotlib.figure.Figure)
+        plt.close(fig)
+    fig, ax = plt.subplots()
+    assert plots.event_study(tiny_fit, ax=ax) is fig
+    plt.close(fig)
+    paths = plots.write_figures(tiny_fit, tmp_path)
+    assert {p.name for p in paths} == {"event_study.png", "sites.png", "forest.png", "ranks.png"}
+    assert all(p.stat().st_size > 10_000 for p in paths)
