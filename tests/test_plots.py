@@ -40,3 +40,43 @@ def test_all_figures(tiny_fit, tmp_path):
     paths = plots.write_figures(tiny_fit, tmp_path)
     assert {p.name for p in paths} == {"event_study.png", "sites.png", "forest.png", "ranks.png"}
     assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+def test_report_html_has_every_section(tiny_fit, tmp_path):
+    from html.parser import HTMLParser
+
+    from staggered.report import write_report
+
+    path = write_report(tiny_fit, tmp_path)
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.h2, self.imgs, self._in_h2 = [], [], False
+
+        def handle_starttag(self, tag, attrs):
+            self._in_h2 = tag == "h2"
+            if tag == "img":
+                self.imgs.append(dict(attrs)["src"])
+
+        def handle_data(self, data):
+            if self._in_h2:
+                self.h2.append(data.strip())
+                self._in_h2 = False
+
+    parser = Collect()
+    parser.feed(path.read_text())
+    assert parser.h2 == [
+        "Data",
+        "Sampling diagnostics",
+        "Pre-trend check",
+        "Pooled effect by time since adoption",
+        "What a new site should expect (predictive)",
+        "Site comparisons",
+        "Reproduce",
+    ]
+    assert len(parser.imgs) == 3 and all(
+        s.startswith("data:image/png;base64,") for s in parser.imgs
+    )
+    text = path.read_text()
+    assert "pymc" in text and "Units: 30" in text

@@ -100,12 +100,15 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--sites", default=None, help="comma-separated site ids for pairwise table")
     k.add_argument("--threshold", type=float, default=0.9, help="detectable if P(<0) >= this")
 
+    r = sub.add_parser("report", help="write report.html for a fit folder")
+    r.add_argument("results", type=Path, help="folder written by `staggered fit` (posterior.nc)")
+
     sub.add_parser("specs", help="list the shipped model specs")
     return parser
 
 
 def write_outputs(fit, out: Path) -> pd.DataFrame:
-    """Write ``effects.csv``, ``posterior.nc``, ``diagnostics.json`` and ``summary.txt``."""
+    """Write effects.csv, posterior.nc, diagnostics.json, summary.txt, figures, report.html."""
     out.mkdir(parents=True, exist_ok=True)
     effects = fit.effects()
     effects.to_csv(out / "effects.csv", index=False, float_format="%.6g")
@@ -113,8 +116,10 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
     (out / "diagnostics.json").write_text(json.dumps(fit.diagnostics, indent=2) + "\n")
     (out / "summary.txt").write_text(fit.summary() + "\n")
     from staggered.plots import write_figures
+    from staggered.report import write_report
 
     write_figures(fit, out)
+    write_report(fit, out)
     return effects
 
 
@@ -132,7 +137,16 @@ def _print_headline(fit, effects: pd.DataFrame, out: Path, rope: float = 0.02) -
     if fit.design.placebo:
         print()
         print(fit.pretrends(rope=rope))
-    print(f"\nWrote {out}/effects.csv, posterior.nc, diagnostics.json, summary.txt and figures")
+    print(
+        f"\nWrote {out}/effects.csv, posterior.nc, diagnostics.json, summary.txt, "
+        "figures and report.html"
+    )
+
+
+def _command_line() -> str:
+    import shlex
+
+    return "staggered " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def _fit_kwargs(args) -> dict:
@@ -170,6 +184,7 @@ def _run_fit(args) -> int:
         drop_always_treated=args.drop_always_treated,
         **_fit_kwargs(args),
     )
+    result.config["command"] = _command_line()
     _print_headline(result, write_outputs(result, args.out), args.out, args.rope)
     return 0
 
@@ -184,6 +199,7 @@ def _run_demo(args) -> int:
     sim.truth.to_csv(args.out / "truth.csv", index=False, float_format="%.6g")
     print(f"Bundled example: {args.out}/panel.csv (truth in {args.out}/truth.csv)")
     result = fit(sim.panel, **sim.columns, **_fit_kwargs(args))
+    result.config["command"] = _command_line()
     effects = write_outputs(result, args.out)
     _print_headline(result, effects, args.out, args.rope)
     truth = sim.truth[sim.truth["scope"] == "pooled"].set_index("event_time")["value"]
@@ -309,6 +325,15 @@ def _run_compare_sites(args) -> int:
     return 0
 
 
+def _run_report(args) -> int:
+    from staggered.io import load
+    from staggered.report import write_report
+
+    path = write_report(load(args.results / "posterior.nc"), args.results)
+    print(f"Wrote {path}")
+    return 0
+
+
 def _run_specs(args) -> int:
     from staggered.models import available_specs, load_spec
 
@@ -326,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         "simulate": _run_simulate,
         "sbc": _run_sbc,
         "compare-sites": _run_compare_sites,
+        "report": _run_report,
         "specs": _run_specs,
     }
     try:

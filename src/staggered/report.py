@@ -1,0 +1,175 @@
+"""One self-contained HTML report of a fit (figures embedded)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from staggered import compare, plots
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:2em auto;
+color:#222;line-height:1.45;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:1px solid #ddd;
+padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f4f4f4}
+td:first-child,th:first-child{text-align:left}
+.note{color:#555;font-size:.9em}.warn{background:#fff3cd;padding:.6em;border-left:4px solid #e0a800}
+.ok{background:#e8f5e9;padding:.6em;border-left:4px solid #43a047}
+img{max-width:100%;border:1px solid #eee;margin:.5em 0}
+pre{background:#f6f8fa;padding:.6em;overflow-x:auto;font-size:.85em}
+"""
+
+PACKAGES = ("staggered", "pymc", "pytensor", "numpyro", "jax", "arviz", "numpy", "pandas")
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _img(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img alt="figure" src="data:image/png;base64,{data}">'
+
+
+def _table(df: pd.DataFrame, pct: tuple[str, ...] = (), digits: int = 3) -> str:
+    shown = df.copy()
+    for col in shown.columns:
+        if col in pct:
+            shown[col] = shown[col].map(lambda v: f"{100 * v:+.1f}%")
+        elif pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = shown[col].map(
+                lambda v: f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:,.0f}"
+            )
+    return shown.to_html(index=False, escape=True, border=0)
+
+
+def build_report(fit, *, command: str | None = None) -> str:
+    """Return the HTML text of the report for a fit.
+
+    Sections: data summary, diagnostics, pre-trend check, pooled and predictive effects,
+    site comparisons, figures, and the command and package versions that produced it.
+    """
+    p = fit.panel
+    d = fit.diagnostics
+    count = fit.spec.is_count
+    measure = "relative" if count else "absolute"
+    effects = fit.effects()
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>staggered report: {html.escape(fit.spec.name)}</title>"
+        f"<style>{_CSS}</style></head><body>"
+    ]
+    parts.append("<h1>Programme effect on admissions: staggered-rollout analysis</h1>")
+    parts.append(
+        f"<p class='note'>Model <b>{html.escape(fit.spec.name)}</b>: "
+        f"{html.escape(fit.spec.summary)}</p>"
+    )
+
+    parts.append("<h2>Data</h2><pre>" + html.escape(p.summary()) + "</pre>")
+
+    problems = d.get("problems") or []
+    box = "warn" if problems else "ok"
+    text = (
+        ("; ".join(problems) + ". Treat the results with caution.")
+        if problems
+        else ("No sampling problems detected.")
+    )
+    parts.append("<h2>Sampling diagnostics</h2>")
+    parts.append(
+        f"<p class='{box}'>{html.escape(text)}</p><p>{d.get('chains')} chains x "
+        f"{d.get('draws')} draws ({d.get('tune')} warm-up) with "
+        f"{html.escape(str(d.get('sampler')))} in {d.get('seconds', 0):.0f} s. "
+        f"Max R-hat {d.get('max_rhat', float('nan')):.3f}; "
+        f"min ESS bulk {d.get('min_ess_bulk', float('nan')):.0f}, tail "
+        f"{d.get('min_ess_tail', float('nan')):.0f}; {d.get('divergences')} divergences.</p>"
+    )
+
+    if fit.design.placebo:
+        check = fit.pretrends()
+        box = "ok" if check.prob_all_in_rope >= 0.9 else "warn"
+        parts.append("<h2>Pre-trend check</h2>")
+        parts.append(f"<p class='{box}'>{html.escape(str(check))}</p>")
+        parts.append(_table(check.table, pct=("mean", "lower", "upper") if count else ()))
+
+    pooled = effects[
+        (effects.scope == "pooled")
+        & (effects.measure == measure)
+        & (effects.event_time >= fit.design.first_effect_time)
+    ]
+    cols = ["event_time", "mean", "lower", "upper", "prob_negative"]
+    parts.append("<h2>Pooled effect by time since adoption</h2>")
+    parts.append(
+        "<p class='note'>Change in the admission rate of all treated sites observed at each "
+        f"event time, weighted by expected admissions; {fit.config.get('level', 0.9):.0%} "
+        "intervals; prob_negative = posterior probability of a reduction.</p>"
+    )
+    parts.append(_table(pooled[cols], pct=("mean", "lower", "upper") if count else ()))
+    parts.append(_img(plots.event_study(fit)))
+    pred = effects[(effects.scope == "predictive") & (effects.measure == measure)]
+    parts.append("<h2>What a new site should expect (predictive)</h2>")
+    parts.append("<p class='note'>Includes the spread between programmes and areas.</p>")
+    parts.append(_table(pred[cols], pct=("mean", "lower", "upper") if count else ()))
+
+    if count:
+        parts.append("<h2>Site comparisons</h2>")
+        draws = compare.site_effect_draws(fit)
+        ranks = compare.ranks(draws, level=fit.config.get("level", 0.9)).head(15)
+        parts.append(
+            "<p class='note'>Areas ranked by their effect at the last event time "
+            "(1 = largest reduction); wide rank intervals mean sites cannot be "
+            "told apart.</p>"
+        )
+        parts.append(_table(ranks, pct=("effect_mean",)))
+        if fit.panel.group_idx is not None:
+            averted = compare.averted(effects, scope="group")
+            parts.append("<h3>Cumulative admissions since adoption, by programme</h3>")
+            parts.append("<p class='note'>Negative = admissions averted.</p>")
+            parts.append(_table(averted))
+        ttd = compare.time_to_detectable(effects, scope="unit")
+        n_det = int(ttd.first_detectable.notna().sum())
+        parts.append(
+            f"<p>{n_det} of {len(ttd)} areas reach a 90% probability of a reduction at "
+            "some event time.</p>"
+        )
+        parts.append(_img(plots.site_trajectories(fit)))
+        parts.append(_img(plots.forest(fit)))
+
+    parts.append("<h2>Reproduce</h2>")
+    cmd = command or fit.config.get("command") or "(fitted from Python)"
+    parts.append(f"<pre>{html.escape(cmd)}</pre>")
+    parts.append(
+        "<p class='note'>Seed "
+        + html.escape(str(fit.config.get("random_seed")))
+        + ". Versions: "
+        + html.escape(", ".join(f"{k} {v}" for k, v in _versions().items()))
+        + "</p>"
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(fit, out: str | Path, *, command: str | None = None) -> Path:
+    """Write ``report.html`` for a fit into folder ``out`` (or to a ``.html`` path)."""
+    out = Path(out)
+    path = out if out.suffix == ".html" else out / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(build_report(fit, command=command), encoding="utf-8")
+    return path
