@@ -262,6 +262,7 @@ def _run_sbc(args) -> int:
         workers=args.workers,
         random_seed=args.seed,
         progressbar=not args.no_progress,
+        checkpoint=args.out / "ranks_partial.csv",
     )
     minutes = (time.perf_counter() - start) / 60
     result.settings["minutes"] = round(minutes, 2)

@@ -386,6 +386,7 @@ def run_sbc(
     workers: int | None = None,
     prob: float = 0.99,
     progressbar: bool = True,
+    checkpoint: str | Path | None = None,
 ) -> SBCResult:
     """Run simulation-based calibration of a model spec.
 
@@ -415,6 +416,9 @@ def run_sbc(
         Mass of the simultaneous ECDF bands used for the verdicts.
     progressbar : bool
         Show a progress bar over replicates.
+    checkpoint : str or Path, optional
+        CSV to which each replicate's ranks are appended as it finishes; an existing file
+        resumes the run (its replicates are not refitted).
 
     Returns
     -------
@@ -443,20 +447,46 @@ def run_sbc(
     if workers is None:
         workers = os.cpu_count() or 1
     results: list[pd.DataFrame] = []
+    todo = list(range(replicates))
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        if checkpoint.exists():  # resume: keep finished replicates of the same run
+            done = pd.read_csv(checkpoint)
+            done = done[done["replicate"] < replicates]
+            results.append(done)
+            todo = [r for r in todo if r not in set(done["replicate"])]
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=replicates, desc="SBC replicates", disable=not progressbar)
+    bar = tqdm(
+        total=replicates,
+        initial=replicates - len(todo),
+        desc="SBC replicates",
+        disable=not progressbar,
+    )
+
+    def collect(ranks: pd.DataFrame) -> None:
+        results.append(ranks)
+        if checkpoint is not None:
+            header = not checkpoint.exists()
+            ranks.to_csv(checkpoint, mode="a", header=header, index=False)
+        bar.update()
+
     if workers <= 1:
-        for r in range(replicates):
-            results.append(run_replicate(r, **job))
-            bar.update()
+        import jax
+
+        for r in todo:
+            collect(run_replicate(r, **job))
+            jax.clear_caches()  # compiled code per replicate would otherwise pile up
     else:
         ctx = get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_set_worker_env) as pool:
-            futures = [pool.submit(run_replicate, r, **job) for r in range(replicates)]
+        # fresh worker processes now and then: JIT-compiled code is never freed otherwise
+        with ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_set_worker_env, max_tasks_per_child=10
+        ) as pool:
+            futures = [pool.submit(run_replicate, r, **job) for r in todo]
             for fut in futures:
-                results.append(fut.result())
-                bar.update()
+                collect(fut.result())
     bar.close()
     ranks = pd.concat(results, ignore_index=True)
     order = list(dict.fromkeys(ranks["quantity"]))
