@@ -86,7 +86,6 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--freq", choices=["year", "quarter", "month"], default="year")
     c.add_argument("--draws", type=int, default=300, help="draws per replicate fit (300)")
     c.add_argument("--tune", type=int, default=300, help="warm-up per replicate fit (300)")
-    c.add_argument("--chains", type=int, default=1)
     c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -258,7 +257,6 @@ def _run_sbc(args) -> int:
         freq=args.freq,
         draws=args.draws,
         tune=args.tune,
-        chains=args.chains,
         workers=args.workers,
         random_seed=args.seed,
         progressbar=not args.no_progress,

@@ -2,8 +2,9 @@
 
 For each replicate: draw every parameter and a panel of outcomes from the simulating spec's
 own prior (``pm.sample_prior_predictive`` on the very model that is fitted, so the simulator
-cannot drift from the model), fit the fitting spec by NUTS, and record the rank of the true
-value of each test quantity among thinned posterior draws. If the fit is calibrated, ranks are
+cannot drift from the model), fit the fitting spec by NUTS (numpyro, one chain, compiled once
+per chunk of replicates), and record the rank of the true value of each test quantity among
+thinned posterior draws. If the fit is calibrated, ranks are
 uniform. Test quantities: the pooled relative effect at each event time, the between-unit and
 between-programme scales, the dispersion, a few unit effects, and the log-likelihood of the
 simulated data (a derived quantity that catches errors raw parameters miss).
@@ -14,12 +15,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -261,25 +260,6 @@ def _prior_settings(spec: ModelSpec) -> dict:
     return {"prior_loc": NORMAL_PRIOR_LOC, "prior_scale": NORMAL_PRIOR_SCALE}
 
 
-def _thin(post: xr.Dataset, n: int) -> xr.Dataset:
-    stacked = post.stack(sample=("chain", "draw"))
-    idx = np.linspace(0, stacked.sizes["sample"] - 1, n).round().astype(int)
-    thinned = stacked.isel(sample=idx).drop_vars(["chain", "draw", "sample"])
-    return thinned.rename({"sample": "draw"}).expand_dims(chain=[0]).transpose("chain", "draw", ...)
-
-
-def _loglik(model: pm.Model, post: xr.Dataset) -> np.ndarray:
-    """Total log-likelihood of the observed data at each draw of ``post`` (chain, draw)."""
-    free = [v.name for v in model.free_RVs]
-    idata = az.InferenceData(posterior=post[free])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ll = pm.compute_log_likelihood(
-            idata, model=model, extend_inferencedata=False, progressbar=False
-        )
-    return ll["y"].sum("cell").values.reshape(-1)
-
-
 def _quantities(
     post: xr.Dataset, design: Design, spec: ModelSpec, n_units: int
 ) -> dict[str, np.ndarray]:
@@ -303,64 +283,77 @@ def _quantities(
     return q
 
 
-def run_replicate(
-    replicate: int,
+def run_chunk(
+    replicates: list[int],
     *,
     design: Design,
     simulate_spec: ModelSpec,
     fit_spec: ModelSpec,
+    outcomes: np.ndarray,
+    truths: xr.Dataset,
     draws: int,
     tune: int,
-    chains: int,
     n_thin: int,
     n_unit_quantities: int,
     seed: int,
-) -> pd.DataFrame:
-    """One SBC replicate: prior draw -> simulated panel -> fit -> ranks."""
-    from staggered.fit import fit_design
+    batch: bool = False,
+) -> list[pd.DataFrame]:
+    """Fit a chunk of SBC replicates with one compiled sampler; return their rank tables.
 
-    rng = np.random.default_rng([seed, replicate])
-    logging.getLogger("pymc").setLevel(logging.WARNING)  # no "Sampling: [...]" per replicate
-    sim_model = build_model(design, simulate_spec, **_prior_settings(simulate_spec))
-    prior = pm.sample_prior_predictive(
-        draws=1, model=sim_model, random_seed=int(rng.integers(2**31 - 1))
-    )
-    truth_post = prior.prior
-    y = prior.prior_predictive["y"].values.reshape(-1)
+    ``outcomes[r]`` and ``truths.isel(draw=r)`` are replicate r's simulated outcome and true
+    parameters (drawn once, up front, from the simulating spec's prior). With ``batch``, the
+    chunk's fits run as one vectorised NUTS call (lockstep: worth it on a GPU, not a CPU).
+    """
+    from staggered.compiled import CompiledNUTS
+
     family = "count" if fit_spec.is_count else "gaussian"
-    sim_design = _with_outcome(design, y, family)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fitted = fit_design(
-            sim_design,
-            fit_spec,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            random_seed=int(rng.integers(2**31 - 1)),
-            progressbar=False,
-            warn=False,
-            **_prior_settings(fit_spec),
+    fit_model = build_model(design, fit_spec, **_prior_settings(fit_spec))
+    sampler = CompiledNUTS(fit_model, draws=draws, tune=tune, target_accept=0.9)
+    same = simulate_spec == fit_spec
+    rngs = {r: np.random.default_rng([seed, r]) for r in replicates}
+    fit_seeds = {r: int(rngs[r].integers(2**31 - 1)) for r in replicates}
+    if batch:  # all replicates of the chunk in one vectorised NUTS run
+        fitted = dict(
+            zip(
+                replicates,
+                sampler.sample_batch(
+                    outcomes[replicates], random_seeds=[fit_seeds[r] for r in replicates]
+                ),
+                strict=True,
+            )
         )
-    post = _thin(fitted.idata.posterior, n_thin)
-    est = _quantities(post, sim_design, fit_spec, n_unit_quantities)
-    true = _quantities(truth_post, sim_design, simulate_spec, n_unit_quantities)
-    if simulate_spec == fit_spec:
-        fit_model = build_model(sim_design, fit_spec, **_prior_settings(fit_spec))
-        est["loglik"] = _loglik(fit_model, post)
-        true["loglik"] = _loglik(fit_model, truth_post.isel(chain=[0], draw=[0]))
-    rows = []
-    for name, draws_q in est.items():
-        if name not in true:
-            continue
-        t = float(np.asarray(true[name]).ravel()[0])
-        # ties (e.g. a scale at exactly zero) are broken at random
-        below = np.sum(draws_q < t) + rng.integers(0, np.sum(draws_q == t) + 1)
-        rows.append((replicate, name, int(below), n_thin, t))
-    ranks = pd.DataFrame(rows, columns=["replicate", "quantity", "rank", "n_draws", "truth"])
-    ranks["max_rhat"] = fitted.diagnostics["max_rhat"]
-    ranks["divergences"] = fitted.diagnostics["divergences"]
-    return ranks
+    tables = []
+    for r in replicates:
+        rng = rngs[r]
+        y = outcomes[r]
+        sim_design = _with_outcome(design, y, family)
+        if batch:
+            post, stats = fitted[r]
+        else:
+            post, stats = sampler.sample(y, random_seed=fit_seeds[r])
+        keep = np.linspace(0, draws - 1, n_thin).round().astype(int)
+        thin = post.isel(draw=keep)
+        truth = truths.isel(draw=[r])
+        est = _quantities(thin, sim_design, fit_spec, n_unit_quantities)
+        true = _quantities(truth, sim_design, simulate_spec, n_unit_quantities)
+        if same:
+            est["loglik"] = sampler.loglik(y, [v[keep] for v in stats["values"]])
+            true["loglik"] = np.array([sampler.loglik_at(y, truth)])
+        rows = []
+        for name, draws_q in est.items():
+            if name not in true:
+                continue
+            t = float(np.asarray(true[name]).ravel()[0])
+            # ties (e.g. a scale at exactly zero) are broken at random
+            below = np.sum(draws_q < t) + rng.integers(0, np.sum(draws_q == t) + 1)
+            rows.append((r, name, int(below), n_thin, t))
+        table = pd.DataFrame(rows, columns=["replicate", "quantity", "rank", "n_draws", "truth"])
+        table["divergences"] = stats["divergences"]
+        tables.append(table)
+    import jax
+
+    jax.clear_caches()  # free this chunk's compiled code (it would otherwise pile up)
+    return tables
 
 
 def _set_worker_env() -> None:
@@ -379,7 +372,6 @@ def run_sbc(
     freq: str = "year",
     draws: int = 300,
     tune: int = 300,
-    chains: int = 1,
     n_thin: int = 99,
     n_unit_quantities: int = 3,
     random_seed: int = 0,
@@ -387,6 +379,8 @@ def run_sbc(
     prob: float = 0.99,
     progressbar: bool = True,
     checkpoint: str | Path | None = None,
+    chunk_size: int = 10,
+    batch: bool | None = None,
 ) -> SBCResult:
     """Run simulation-based calibration of a model spec.
 
@@ -402,8 +396,9 @@ def run_sbc(
         Panel size of each replicate.
     freq : {"year", "quarter", "month"}
         Panel frequency.
-    draws, tune, chains : int
-        NUTS settings per replicate.
+    draws, tune : int
+        NUTS draws and warm-up per replicate (one chain; the sampler is compiled once per
+        chunk of replicates, see :class:`staggered.compiled.CompiledNUTS`).
     n_thin : int
         Posterior draws kept per replicate for the ranks (ranks take values 0..n_thin).
     n_unit_quantities : int
@@ -419,6 +414,10 @@ def run_sbc(
     checkpoint : str or Path, optional
         CSV to which each replicate's ranks are appended as it finishes; an existing file
         resumes the run (its replicates are not refitted).
+    chunk_size : int
+        Replicates per task (one compile per task).
+    batch : bool, optional
+        Fit each chunk's replicates in one vectorised call. Default: on when JAX sees a GPU.
 
     Returns
     -------
@@ -428,21 +427,32 @@ def run_sbc(
     fit_spec = sim_spec if fit_model is None else load_spec(fit_model)
     if sim_spec.is_count != fit_spec.is_count:
         raise ValueError("simulating and fitting specs must both be count or both Gaussian")
-    if chains * draws < n_thin:
-        raise ValueError(f"chains * draws ({chains * draws}) must be >= n_thin ({n_thin})")
+    if draws < n_thin:
+        raise ValueError(f"draws ({draws}) must be >= n_thin ({n_thin})")
     design = template_design(
         n_units=n_units, n_groups=n_groups, n_periods=n_periods, freq=freq, random_seed=random_seed
     )
+    if batch is None:
+        import jax
+
+        batch = jax.default_backend() != "cpu"
+    logging.getLogger("pymc").setLevel(logging.WARNING)
+    sim_model = build_model(design, sim_spec, **_prior_settings(sim_spec))
+    prior = pm.sample_prior_predictive(draws=replicates, model=sim_model, random_seed=random_seed)
+    outcomes = prior.prior_predictive["y"].values[0]
+    truths = prior.prior
     job = {
         "design": design,
         "simulate_spec": sim_spec,
         "fit_spec": fit_spec,
+        "outcomes": outcomes,
+        "truths": truths,
         "draws": draws,
         "tune": tune,
-        "chains": chains,
         "n_thin": n_thin,
         "n_unit_quantities": n_unit_quantities,
         "seed": random_seed,
+        "batch": batch,
     }
     if workers is None:
         workers = os.cpu_count() or 1
@@ -472,21 +482,18 @@ def run_sbc(
             ranks.to_csv(checkpoint, mode="a", header=header, index=False)
         bar.update()
 
+    chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
     if workers <= 1:
-        import jax
-
-        for r in todo:
-            collect(run_replicate(r, **job))
-            jax.clear_caches()  # compiled code per replicate would otherwise pile up
+        for chunk in chunks:
+            for table in run_chunk(chunk, **job):
+                collect(table)
     else:
         ctx = get_context("spawn")
-        # fresh worker processes now and then: JIT-compiled code is never freed otherwise
-        with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_set_worker_env, max_tasks_per_child=10
-        ) as pool:
-            futures = [pool.submit(run_replicate, r, **job) for r in todo]
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_set_worker_env) as pool:
+            futures = [pool.submit(run_chunk, chunk, **job) for chunk in chunks]
             for fut in futures:
-                collect(fut.result())
+                for table in fut.result():
+                    collect(table)
     bar.close()
     ranks = pd.concat(results, ignore_index=True)
     order = list(dict.fromkeys(ranks["quantity"]))
@@ -509,8 +516,8 @@ def run_sbc(
         "freq": freq,
         "draws": draws,
         "tune": tune,
-        "chains": chains,
         "n_thin": n_thin,
         "random_seed": random_seed,
+        "batch": batch,
     }
     return SBCResult(ranks=ranks, summary=summary, settings=settings)
