@@ -265,6 +265,7 @@ def _run_sbc(args) -> int:
     minutes = (time.perf_counter() - start) / 60
     result.settings["minutes"] = round(minutes, 2)
     result.save(args.out)
+    (args.out / "ranks_partial.csv").unlink(missing_ok=True)  # complete: ranks.csv has it all
     print("\n".join(result.verdicts()))
     print(
         f"\n{args.replicates} replicates in {minutes:.1f} min "
