@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("panel", type=Path, help="long panel CSV, one row per unit x period")
     f.add_argument("--unit", required=True, help="unit id column")
     f.add_argument("--time", required=True, help="period column")
-    f.add_argument("--outcome", required=True, help="outcome (count) column")
+    f.add_argument("--outcome", required=True, help="outcome column (counts for count models)")
     f.add_argument("--exposure", help="exposure column (population), log offset")
     f.add_argument("--adoption", help="first treated period column (empty = never)")
     f.add_argument("--treated", help="0/1 treated column, instead of --adoption")
@@ -112,7 +112,11 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
     effects = fit.effects()
     effects.to_csv(out / "effects.csv", index=False, float_format="%.6g")
     fit.save(out / "posterior.nc")
-    (out / "diagnostics.json").write_text(json.dumps(fit.diagnostics, indent=2) + "\n")
+    # strict JSON: NaN (e.g. R-hat of a single chain) becomes null
+    diagnostics = {
+        k: (None if isinstance(v, float) and v != v else v) for k, v in fit.diagnostics.items()
+    }
+    (out / "diagnostics.json").write_text(json.dumps(diagnostics, indent=2) + "\n")
     (out / "summary.txt").write_text(fit.summary() + "\n")
     from staggered.plots import write_figures
     from staggered.report import write_report
@@ -140,6 +144,15 @@ def _print_headline(fit, effects: pd.DataFrame, out: Path, rope: float = 0.02) -
         f"\nWrote {out}/effects.csv, posterior.nc, diagnostics.json, summary.txt, "
         "figures and report.html"
     )
+    problems = fit.diagnostics.get("problems") or []
+    if problems:
+        print(
+            "\nWARNING: the sampler did not converge ("
+            + "; ".join(problems)
+            + "). Do not interpret these effects or the pre-trend check: rerun with more "
+            "--draws/--tune or a higher --target-accept.",
+            file=sys.stderr,
+        )
 
 
 def _command_line() -> str:
@@ -169,7 +182,7 @@ def _run_fit(args) -> int:
     from staggered.fit import fit
 
     if not args.panel.exists():
-        raise PanelError(f"Panel file {args.panel} does not exist.")
+        raise FileNotFoundError(f"Panel file {args.panel} does not exist.")
     df = pd.read_csv(args.panel, keep_default_na=True)
     result = fit(
         df,
@@ -293,15 +306,10 @@ def _run_compare_sites(args) -> int:
     draws = compare.site_effect_draws(
         fit, scope=args.scope, event_time=args.event_time, window=window
     )
-    where = (
-        f"event times {window[0]}..{window[1]}"
-        if window
-        else (
-            f"event time {args.event_time}"
-            if args.event_time is not None
-            else "the last event time"
-        )
-    )
+    first, last = draws.attrs["window"]
+    where = f"event time {first}" if first == last else f"event times {first}..{last}"
+    n_all = fit.effects(scopes=(args.scope,)).query("event_time >= 0")["id"].nunique()
+    where += f": {draws.shape[1]} of {n_all} {args.scope}s observed"
     ranks = compare.ranks(draws, level=fit.config.get("level", 0.9))
     sites = args.sites.split(",") if args.sites else list(ranks["id"].head(8))
     matrix = compare.pairwise(draws, sites)
@@ -359,7 +367,12 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("default")
             return run[args.command](args)
     except PanelError as err:
-        print(f"staggered: bad panel: {err}", file=sys.stderr)
+        note = ""
+        if getattr(args, "panel", None) is not None and "index" in str(err):
+            note = (
+                f" (Row index k is line k + 2 of {args.panel}: rows count from 0 after the header.)"
+            )
+        print(f"staggered: bad panel: {err}{note}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError) as err:
         print(f"staggered: {err}", file=sys.stderr)

@@ -54,14 +54,16 @@ def site_effect_draws(
     scope : {"unit", "group"}
         Compare areas or programmes.
     event_time : int, optional
-        One event time (default: the window, or the last post-adoption event time).
+        One event time (default: the latest event time that at least half of the sites reach,
+        see :func:`default_event_time`).
     window : tuple of int, optional
         Inclusive event-time window.
 
     Returns
     -------
     pandas.DataFrame
-        One column per site observed in the window, one row per posterior draw.
+        One column per site observed in the window, one row per posterior draw;
+        ``attrs["window"]`` holds the event-time window used.
     """
     cells = _cells(fit)
     entity, labels = _entity(fit, cells, scope)
@@ -70,14 +72,28 @@ def site_effect_draws(
     if event_time is not None:
         window = (event_time, event_time)
     if window is None:
-        last = int(cells.event_time.max())
-        window = (last, last)
+        e = default_event_time(cells.event_time, entity, cells.first_effect_time)
+        window = (e, e)
     inside = (cells.event_time >= window[0]) & (cells.event_time <= window[1])
     if not inside.any():
         raise ValueError(f"no treated cell at event times {window[0]}..{window[1]}")
     present, key = np.unique(entity[inside], return_inverse=True)
     s0, s1, _, _ = cells.aggregate_subset(inside, key, present.size)
-    return pd.DataFrame(s1 / s0 - 1.0, columns=[labels[i] for i in present])
+    draws = pd.DataFrame(s1 / s0 - 1.0, columns=[labels[i] for i in present])
+    draws.attrs["window"] = (int(window[0]), int(window[1]))
+    return draws
+
+
+def default_event_time(event_time: np.ndarray, entity: np.ndarray, first: int = 0) -> int:
+    """Latest event time reached by at least half as many sites as the best-covered one.
+
+    Only early adopters reach the last event times, so comparing sites there would silently
+    leave most of them out.
+    """
+    post = event_time >= first
+    pairs = np.unique(np.c_[event_time[post], entity[post]], axis=0)
+    times, counts = np.unique(pairs[:, 0], return_counts=True)
+    return int(times[counts >= 0.5 * counts.max()].max())
 
 
 def prob_better(draws: pd.DataFrame, a: str, b: str) -> float:
@@ -100,6 +116,14 @@ def pairwise(draws: pd.DataFrame, sites: Sequence[str] | None = None) -> pd.Data
         Square, indexed and columned by site; the diagonal is NaN.
     """
     sites = list(draws.columns if sites is None else sites)
+    missing = [site for site in sites if site not in draws]
+    if missing:
+        raise ValueError(
+            f"site(s) {missing} not observed at this event time or window; observed: "
+            f"{list(draws.columns)}"
+        )
+    if len(sites) < 2:
+        raise ValueError(f"pairwise comparisons need at least two sites, got {sites}")
     values = draws[sites].to_numpy()
     prob = (values[:, :, None] < values[:, None, :]).mean(axis=0)
     np.fill_diagonal(prob, np.nan)

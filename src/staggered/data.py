@@ -264,7 +264,7 @@ def _infer_freq(parsed: _Parsed, where: str) -> str:
         raise PanelError(
             f"{where} mixes period formats: {', '.join(_KIND_NAMES[k] for k in kinds)}. Use one "
             "format for all rows (int years, period strings like '2019Q3' or '2019-07', or "
-            "dates), or pass the frequency explicitly."
+            "dates)."
         )
     if kinds[0] != _DATE:
         return _KIND_FREQ[kinds[0]]
@@ -609,9 +609,9 @@ def encode_panel(
     if (adoption is None) == (treated is None):
         raise PanelError(
             (
-                "Both adoption= and treated= were given"
+                "Both adoption= and treated= (CLI: --adoption, --treated) were given"
                 if adoption is not None
-                else "Neither adoption= nor treated= was given"
+                else "Neither adoption= nor treated= (CLI: --adoption, --treated) was given"
             )
             + ": pass exactly one, either a column with each unit's first treated period "
             "(adoption=, empty for never treated) or a 0/1 treatment indicator (treated=)."
@@ -674,7 +674,8 @@ def encode_panel(
             for (u, p), g in pairs.groupby(["u", "p"], sort=True)
         ]
         raise PanelError(
-            f"{_plural(len(shown), 'unit-period pair')} appear in more than one row: "
+            f"{_plural(len(shown), 'unit-period pair')} "
+            f"{'appears' if len(shown) == 1 else 'appear'} in more than one row: "
             f"{_fmt(shown)}. Keep one row per unit and period (aggregate or remove duplicates; "
             f"check that column {time!r} has the intended frequency, detected: {freq})."
         )

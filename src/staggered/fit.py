@@ -231,6 +231,11 @@ def fit_design(
     spec = load_spec(model)
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
+    if draws < 1 or tune < 0 or chains < 1:
+        raise ValueError(
+            f"need draws >= 1, tune >= 0 and chains >= 1; got draws={draws}, tune={tune}, "
+            f"chains={chains}"
+        )
     if spec.is_count and design.panel.family != "count":
         raise ValueError(f"model {spec.name!r} needs count outcomes; use 'normal-rw'")
     if random_seed is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from staggered import compare
 from staggered.effects import _CellDraws, estimand_draws
@@ -37,6 +38,12 @@ def simultaneous_band(draws: np.ndarray, level: float = 0.9) -> tuple[np.ndarray
     z = np.abs(draws - mean) / sd
     c = np.quantile(z.max(axis=1), level)
     return mean - c * sd, mean + c * sd
+
+
+def _err(center, lower, upper) -> list:
+    """Errorbar extents, clipped at zero: a skewed posterior's mean can lie outside its interval."""
+    center, lower, upper = (np.asarray(v, dtype=float) for v in (center, lower, upper))
+    return [np.clip(center - lower, 0, None), np.clip(upper - center, 0, None)]
 
 
 def _pct(ax, axis: str = "y") -> None:
@@ -76,7 +83,7 @@ def event_study(fit, *, level: float | None = None, ax=None):
         ax.errorbar(
             et[~post],
             d[:, ~post].mean(axis=0),
-            yerr=[d[:, ~post].mean(axis=0) - lo[~post], hi[~post] - d[:, ~post].mean(axis=0)],
+            yerr=_err(d[:, ~post].mean(axis=0), lo[~post], hi[~post]),
             fmt="s",
             color="C1",
             capsize=3,
@@ -142,7 +149,7 @@ def site_trajectories(fit, *, scope: str = "unit", max_sites: int = 30, ncols: i
 def forest(
     fit, *, event_time: int | None = None, scope: str = "unit", max_sites: int = 40, ax=None
 ):
-    """Forest plot of site effects at one event time (default: the last one with most sites).
+    """Forest plot of site effects at one event time (default: :func:`compare.default_event_time`).
 
     Returns
     -------
@@ -154,8 +161,10 @@ def forest(
     rel = eff[eff.measure == "relative"]
     sites = rel[rel.scope == scope]
     if event_time is None:
-        counts = sites[sites.event_time >= 0].groupby("event_time").size()
-        event_time = int(counts[counts >= counts.max() * 0.5].index.max())
+        post = sites[sites.event_time >= fit.design.first_effect_time]
+        event_time = compare.default_event_time(
+            post.event_time.to_numpy(), pd.factorize(post.id)[0], fit.design.first_effect_time
+        )
     s = sites[sites.event_time == event_time].sort_values("mean").head(max_sites)
     fig, ax = (
         (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 1.2 + 0.22 * (len(s) + 2)))
@@ -164,7 +173,7 @@ def forest(
     ax.errorbar(
         s["mean"],
         y,
-        xerr=[s["mean"] - s.lower, s.upper - s["mean"]],
+        xerr=_err(s["mean"], s.lower, s.upper),
         fmt="o",
         color="C0",
         ms=3,
@@ -177,7 +186,7 @@ def forest(
             ax.errorbar(
                 r["mean"],
                 [row_y],
-                xerr=[r["mean"] - r.lower, r.upper - r["mean"]],
+                xerr=_err(r["mean"], r.lower, r.upper),
                 fmt="D",
                 color=color,
                 ms=4,
@@ -261,7 +270,7 @@ def rank_plot(
     ax.errorbar(
         r.rank_mean,
         y,
-        xerr=[r.rank_mean - r.rank_lower, r.rank_upper - r.rank_mean],
+        xerr=_err(r.rank_mean, r.rank_lower, r.rank_upper),
         fmt="o",
         ms=3,
         lw=1,
