@@ -1,6 +1,6 @@
 """Fit the bundled example from a script and compare the pooled effect with the truth.
 
-    python examples/fit_from_script.py [--draws 1000 --tune 1000 --chains 4 --out demo_script/]
+python examples/fit_from_script.py [--draws 1000 --tune 1000 --chains 4 --out demo_script/]
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ admissions, population, start``) and the truth in the effects layout
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -134,6 +135,7 @@ def simulate(
     dispersion_cv: float = 0.01,
     random_seed: int | None = 0,
     model: str = "negbin-rw",
+    site_sd: float | None = None,
 ) -> Simulation:
     """Simulate a staggered-rollout panel of emergency admissions with a known effect.
 
@@ -169,6 +171,9 @@ def simulate(
         Seed of the NumPy generator.
     model : str, default "negbin-rw"
         Spec whose prior the ``prior`` scenario draws from.
+    site_sd : float, optional
+        Override the scenario's programme and area variation of the effect (both sds);
+        ``0`` gives every site the same true effect curve.
 
     Returns
     -------
@@ -193,6 +198,8 @@ def simulate(
     if freq not in PERIODS_PER_YEAR:
         raise ValueError(f"freq must be one of {sorted(PERIODS_PER_YEAR)}, got {freq!r}")
     sc = SCENARIOS[scenario]
+    if site_sd is not None:
+        sc = dataclasses.replace(sc, group_sd=site_sd, unit_sd=site_sd)
     rng = np.random.default_rng(random_seed)
     ppy = PERIODS_PER_YEAR[freq]
     n_periods = 14 * ppy if n_periods is None else n_periods
