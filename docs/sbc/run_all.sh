@@ -7,5 +7,6 @@ cd "$(dirname "$0")"
 common=(--replicates 200 --units 20 --groups 3 --periods 8 --workers 2 --seed 2026 --no-progress)
 staggered sbc --model negbin-rw "${common[@]}" --draws 200 --tune 200 --out negbin-rw || true
 staggered sbc --model normal-rw "${common[@]}" --draws 200 --tune 200 --out normal-rw || true
-# Poisson counts of 10^4 give a very sharp posterior: longer warm-up (200 was not enough)
-staggered sbc --model poisson-rw "${common[@]}" --draws 300 --tune 600 --out poisson-rw || true
+# poisson-rw fails SBC at these settings (see docs/sbc.md); with 600 warm-up iterations a
+# replicate takes ~20 s (tree depth 10), too slow to finish here
+staggered sbc --model poisson-rw "${common[@]}" --draws 200 --tune 200 --out poisson-rw || true
