@@ -154,7 +154,7 @@ def _warn_on_problems(diag: dict) -> list[str]:
     ess_floor = min(400, n_total / 4)
     if diag["min_ess_bulk"] < ess_floor or diag["min_ess_tail"] < ess_floor:
         problems.append(
-            f"min ESS bulk {diag['min_ess_bulk']:.0f} / tail {diag['min_ess_tail']:.0f} "
+            f"min ESS bulk {diag['min_ess_bulk']:.1f} / tail {diag['min_ess_tail']:.1f} "
             f"< {ess_floor:.0f}"
         )
     if diag["divergences"] > 0:

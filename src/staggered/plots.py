@@ -147,7 +147,7 @@ def site_trajectories(fit, *, scope: str = "unit", max_sites: int = 30, ncols: i
 
 
 def forest(
-    fit, *, event_time: int | None = None, scope: str = "unit", max_sites: int = 40, ax=None
+    fit, *, event_time: int | None = None, scope: str = "unit", max_sites: int = 80, ax=None
 ):
     """Forest plot of site effects at one event time (default: :func:`compare.default_event_time`).
 
