@@ -132,10 +132,11 @@ def build_report(fit, *, command: str | None = None) -> str:
         parts.append("<h2>Site comparisons</h2>")
         draws = compare.site_effect_draws(fit)
         ranks = compare.ranks(draws, level=fit.config.get("level", 0.9)).head(15)
+        e = draws.attrs["window"][0]
         parts.append(
-            "<p class='note'>Areas ranked by their effect at the last event time "
-            "(1 = largest reduction); wide rank intervals mean sites cannot be "
-            "told apart.</p>"
+            f"<p class='note'>Areas ranked by their effect at event time {e}, the latest one "
+            f"that most areas reach ({draws.shape[1]} areas; 1 = largest reduction). Wide "
+            "rank intervals mean sites cannot be told apart.</p>"
         )
         parts.append(_table(ranks, pct=("effect_mean",)))
         if fit.panel.group_idx is not None:
