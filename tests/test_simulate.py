@@ -19,7 +19,7 @@ def test_scenarios_encode_as_user_panels(scenario, freq):
     assert panel.freq == freq
     assert panel.n_units == 40
     pooled = sim.truth[sim.truth.scope == "pooled"]
-    assert pooled.event_time.min() == 0
+    assert pooled.event_time.min() == -SCENARIOS[scenario].lead
     assert set(sim.truth.measure) == {"relative"}
 
 
@@ -36,6 +36,8 @@ def test_shapes_of_effects():
     t = pooled("temporary")
     assert t.loc[2] < -0.02 and abs(t.loc[5]) < 1e-12
     assert np.allclose(pooled("null-rtm"), 0.0)
+    a = pooled("anticipation")
+    assert a.index.min() == -1 and abs(a.loc[-1] - a.loc[3]) < 0.01 and a.loc[-1] < -0.02
 
 
 def test_clustered_variation_is_mostly_between_programmes():

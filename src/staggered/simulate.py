@@ -68,6 +68,11 @@ def _temporary(s: np.ndarray) -> np.ndarray:
     return np.where((s >= 1.0) & (s < 4.0), -0.04, 0.0)
 
 
+def _step(s: np.ndarray) -> np.ndarray:
+    """An immediate, lasting 4% reduction."""
+    return np.full_like(s, -0.04, dtype=float)
+
+
 def _null(s: np.ndarray) -> np.ndarray:
     return np.zeros_like(s, dtype=float)
 
@@ -82,6 +87,7 @@ class Scenario:
     ar_rho: float = 0.0  # AR(1) shocks on the log rate
     ar_sd: float = 0.0
     select_on_shock: bool = False  # adoption right after a high shock (regression to the mean)
+    lead: int = 0  # the effect starts this many periods before the official adoption
     description: str = ""
 
 
@@ -100,6 +106,11 @@ SCENARIOS: dict[str, Scenario] = {
         ar_sd=0.04,
         select_on_shock=True,
         description="no effect; sites adopt after a high AR(1) shock (regression to the mean)",
+    ),
+    "anticipation": Scenario(
+        _step,
+        lead=1,
+        description="an immediate 4% reduction that starts one period before official adoption",
     ),
 }
 
@@ -143,8 +154,9 @@ def simulate(
     ----------
     scenario : str
         One of :data:`SCENARIOS` (``delayed``, ``jcurve``, ``temporary``, ``clustered``,
-        ``null-rtm``), or ``prior``: every parameter drawn from the prior of spec ``model``
-        (see :func:`staggered.sbc.simulate_from_prior`; only the panel-size arguments apply).
+        ``null-rtm``, ``anticipation``), or ``prior``: every parameter drawn from the prior
+        of spec ``model`` (see :func:`staggered.sbc.simulate_from_prior`; only the
+        panel-size arguments apply).
     n_units, n_groups : int
         Number of areas and programmes. Treated areas are spread over the programmes;
         never-treated areas get programme ``"none"``.
@@ -254,8 +266,8 @@ def simulate(
     event_time = np.where(
         treated[:, None], np.round((years[None, :] - adopt_year[:, None]) * ppy), -1
     ).astype(int)
-    is_treated_cell = treated[:, None] & (event_time >= 0)
-    s = np.maximum(event_time, 0) / ppy
+    is_treated_cell = treated[:, None] & (event_time >= -sc.lead)
+    s = np.maximum(event_time + sc.lead, 0) / ppy
     tau = np.where(is_treated_cell, mult[:, None] * np.log1p(sc.shape(s)), 0.0)
     mu0 = np.exp(log_mu0)
     mu1 = mu0 * np.exp(tau)
