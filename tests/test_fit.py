@@ -114,3 +114,45 @@ def test_sensitivity_breakdown_matches_definition(tiny_fit):
         else:
             gap = -row.upper if row.upper < 0 else row.lower
             assert row.breakdown_M == pytest.approx(gap / dev)
+
+
+@pytest.mark.filterwarnings("ignore::staggered.fit.SamplingWarning")
+def test_loo_on_untreated_cells_prefers_negbin_on_overdispersed_counts(tmp_path):
+    """Overdispersed counts: PSIS-LOO on the untreated cells must rank negbin above poisson."""
+    from staggered.cli import main
+
+    sim = stg.simulate("delayed", n_units=24, n_groups=3, dispersion_cv=0.05, random_seed=9)
+    fits = {
+        name: stg.fit(
+            sim.panel,
+            **sim.columns,
+            model=name,
+            draws=150,
+            tune=150,
+            chains=2,
+            random_seed=1,
+            progressbar=False,
+        )
+        for name in ("negbin-rw", "poisson-rw")
+    }
+    table, pooled = stg.compare_models(fits)
+    assert table.index[0] == "negbin-rw"
+    assert table.loc["poisson-rw", "elpd_diff"] > 4 * table.loc["poisson-rw", "dse"]
+    untreated = (~fits["negbin-rw"].design.effect_cell).sum()
+    assert table["n_cells"].iloc[0] == untreated
+    assert set(pooled.model) == {"negbin-rw", "poisson-rw"}
+    for name, f in fits.items():
+        f.save(tmp_path / name / "posterior.nc")
+    assert (
+        main(
+            [
+                "compare",
+                str(tmp_path / "negbin-rw"),
+                str(tmp_path / "poisson-rw"),
+                "--out",
+                str(tmp_path / "cmp"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "cmp" / "models.png").stat().st_size > 10_000

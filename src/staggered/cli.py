@@ -102,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="write report.html for a fit folder")
     r.add_argument("results", type=Path, help="folder written by `staggered fit` (posterior.nc)")
 
+    m = sub.add_parser(
+        "compare", help="compare fitted models (LOO on untreated cells, pooled effects)"
+    )
+    m.add_argument("fits", nargs="+", type=Path, help="posterior.nc files (or fit folders)")
+    m.add_argument("--out", type=Path, default=None, help="folder for CSVs and models.png")
+
     sub.add_parser("specs", help="list the shipped model specs")
     return parser
 
@@ -342,6 +348,40 @@ def _run_report(args) -> int:
     return 0
 
 
+def _run_compare_models(args) -> int:
+    from staggered.io import load
+    from staggered.model_comparison import compare_models, plot_pooled_by_model
+
+    fits = {}
+    for path in args.fits:
+        path = path / "posterior.nc" if path.is_dir() else path
+        name = path.parent.name if path.name == "posterior.nc" else path.stem
+        if name in fits:
+            name = str(path)
+        fits[name] = load(path)
+    table, pooled = compare_models(fits)
+    pd.set_option("display.width", 140)
+    n = int(table["n_cells"].iloc[0])
+    print(f"PSIS-LOO on the {n} cells untreated in every fit (higher elpd_loo = better):")
+    print(table.drop(columns=["n_cells"]).round(2).to_string())
+    if (table["pareto_k_over_0.7"] > 0).any():
+        print("Some cells have Pareto k > 0.7: their LOO estimates are unreliable.")
+    wide = pooled.pivot(index="event_time", columns="model", values="mean")
+    print("\nPooled effect (posterior mean) by model:")
+    print(wide.round(4).to_string())
+    if args.out is not None:
+        import matplotlib.pyplot as plt
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out / "compare_models.csv")
+        pooled.to_csv(args.out / "pooled_by_model.csv", index=False)
+        fig = plot_pooled_by_model(pooled)
+        fig.savefig(args.out / "models.png", dpi=110)
+        plt.close(fig)
+        print(f"\nWrote {args.out}/compare_models.csv, pooled_by_model.csv, models.png")
+    return 0
+
+
 def _run_specs(args) -> int:
     from staggered.models import available_specs, load_spec
 
@@ -360,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         "sbc": _run_sbc,
         "compare-sites": _run_compare_sites,
         "report": _run_report,
+        "compare": _run_compare_models,
         "specs": _run_specs,
     }
     try:

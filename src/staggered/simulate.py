@@ -88,6 +88,7 @@ class Scenario:
     ar_sd: float = 0.0
     select_on_shock: bool = False  # adoption right after a high shock (regression to the mean)
     lead: int = 0  # the effect starts this many periods before the official adoption
+    treated_trend: float = 0.0  # extra yearly log-rate trend of eventually treated areas
     description: str = ""
 
 
@@ -106,6 +107,12 @@ SCENARIOS: dict[str, Scenario] = {
         ar_sd=0.04,
         select_on_shock=True,
         description="no effect; sites adopt after a high AR(1) shock (regression to the mean)",
+    ),
+    "diverging": Scenario(
+        _delayed,
+        treated_trend=0.008,
+        description="delayed effect; treated areas' admissions were already rising 0.8%/year "
+        "faster (non-parallel trends)",
     ),
     "anticipation": Scenario(
         _step,
@@ -154,9 +161,9 @@ def simulate(
     ----------
     scenario : str
         One of :data:`SCENARIOS` (``delayed``, ``jcurve``, ``temporary``, ``clustered``,
-        ``null-rtm``, ``anticipation``), or ``prior``: every parameter drawn from the prior
-        of spec ``model`` (see :func:`staggered.sbc.simulate_from_prior`; only the
-        panel-size arguments apply).
+        ``null-rtm``, ``diverging``, ``anticipation``), or ``prior``: every parameter drawn
+        from the prior of spec ``model`` (see :func:`staggered.sbc.simulate_from_prior`; only
+        the panel-size arguments apply).
     n_units, n_groups : int
         Number of areas and programmes. Treated areas are spread over the programmes;
         never-treated areas get programme ``"none"``.
@@ -236,6 +243,7 @@ def simulate(
     log_rate0 = np.log(rate_per_1000 / 1000.0 / ppy) + rng.normal(0.0, 0.15, n_units)
     period_shock = rng.normal(0.0, 0.01, n_periods)
     trend = rng.normal(0.0, unit_trend_sd, n_units) if unit_trend_sd > 0 else np.zeros(n_units)
+    trend = trend + np.where(treated, sc.treated_trend, 0.0)
     t_years = years - start_year
     log_mu0 = (
         np.log(population)
