@@ -139,7 +139,19 @@ def build_model(
         if spec.unit_trend:
             sigma_beta = pm.HalfNormal("sigma_beta", pri["trend_sd"] * scale)
             beta_z = pm.Normal("beta_z", 0.0, 1.0, dims="unit")
-            beta = pm.Deterministic("beta", sigma_beta * beta_z, dims="unit")
+            beta = sigma_beta * beta_z
+            if spec.cohort_trends:
+                # cohort means of the trends: adoption period, never/late adopters as one cohort
+                cohort_labels, cohort_of_unit = np.unique(p.adoption_idx, return_inverse=True)
+                if cohort_labels.size > 1:
+                    model.add_coord(
+                        "cohort", ["never" if c < 0 else p.period_labels[c] for c in cohort_labels]
+                    )
+                    mu_beta = pm.ZeroSumNormal(
+                        "mu_beta", sigma=pri["trend_sd"] * scale, dims="cohort"
+                    )
+                    beta = beta + mu_beta[cohort_of_unit]
+            beta = pm.Deterministic("beta", beta, dims="unit")
             eta0 = eta0 + beta[unit_idx] * design.period_time[p.period_idx]
         if spec.is_count:
             eta0 = eta0 + np.log(p.exposure)

@@ -36,6 +36,10 @@ class ModelSpec:
         Outcome distribution. Count likelihoods use a log link with a log-exposure offset.
     unit_trend : bool
         Add shrunk unit-specific linear trends to the counterfactual.
+    cohort_trends : bool
+        Centre the unit trends on adoption-cohort means (zero-sum over cohorts, never-treated
+        units form one cohort), so that a trend shared by a cohort is not forced into the
+        effect curve. Needs ``unit_trend``.
     group_level, unit_level : bool
         Programme- and unit-level deviations from the pooled event-time curve.
     priors : dict
@@ -47,6 +51,7 @@ class ModelSpec:
     name: str
     likelihood: str = "negbin"
     unit_trend: bool = True
+    cohort_trends: bool = False
     group_level: bool = True
     unit_level: bool = True
     priors: dict = field(default_factory=lambda: dict(DEFAULT_PRIORS))
@@ -65,7 +70,7 @@ class ModelSpec:
             "likelihood": self.likelihood,
             "summary": self.summary,
             "card": self.card,
-            "counterfactual": {"unit_trend": self.unit_trend},
+            "counterfactual": {"unit_trend": self.unit_trend, "cohort_trends": self.cohort_trends},
             "effect": {
                 "curve": "rw",
                 "group_level": self.group_level,
@@ -106,6 +111,7 @@ def spec_from_dict(d: dict) -> ModelSpec:
         name=str(d.get("name", "custom")),
         likelihood=likelihood,
         unit_trend=bool(cf.get("unit_trend", True)),
+        cohort_trends=bool(cf.get("cohort_trends", False)),
         group_level=bool(eff.get("group_level", True)),
         unit_level=bool(eff.get("unit_level", True)),
         priors=priors,
