@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_sampler_args(f)
 
     d = sub.add_parser("demo", help="fit the bundled example panel (simulated, truth kept)")
-    _add_sampler_args(d, draws=1500)  # ESS of the trend scale stays above 400
+    _add_sampler_args(d)
 
     s = sub.add_parser("simulate", help="simulate a scenario panel with known truth")
     from staggered.simulate import SCENARIOS
