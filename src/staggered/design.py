@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from staggered._format import format_list as _format_list
 from staggered.data import Panel, PanelError
+from staggered.data import _fmt as _format_list
 
 
 @dataclass(frozen=True)
