@@ -49,6 +49,8 @@ class Fit:
     spec: ModelSpec
     config: dict
     diagnostics: dict = field(default_factory=dict)
+    # effects tables already computed from these draws (fit writes a table, figures, report)
+    _effects_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def panel(self) -> Panel:
@@ -70,14 +72,19 @@ class Fit:
         pandas.DataFrame
         """
         kwargs = {} if scopes is None else {"scopes": tuple(scopes)}
-        return effects_table(
-            self.idata.posterior,
-            self.design,
-            self.spec,
-            level=self.config.get("level", 0.9) if level is None else level,
-            random_seed=self.config.get("random_seed"),
-            **kwargs,
-        )
+        level = self.config.get("level", 0.9) if level is None else level
+        seed = self.config.get("random_seed")
+        key = (level, seed, kwargs.get("scopes"))
+        if key not in self._effects_cache:
+            self._effects_cache[key] = effects_table(
+                self.idata.posterior,
+                self.design,
+                self.spec,
+                level=level,
+                random_seed=seed,
+                **kwargs,
+            )
+        return self._effects_cache[key].copy()
 
     def pretrends(self, *, rope: float = 0.02, level: float | None = None):
         """Pre-trend check from the pooled placebo effects (needs ``placebo > 0``).
