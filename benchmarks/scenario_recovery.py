@@ -1,7 +1,8 @@
 """Recovery on every simulation scenario: pooled RMSE, unit coverage, max prob_negative.
 
 Usage: python benchmarks/scenario_recovery.py [--units 100] [--draws 500] [--tune 500]
-       [--chains 2] [--out benchmarks/out/recovery.csv]
+       [--chains 2] [--model negbin-rw] [--placebo 3] [--scenarios delayed null-rtm ...]
+       [--start-year 2010] [--periods 14] [--out benchmarks/out/recovery.csv]
 
 For each non-prior scenario: simulate a panel (seeded), fit the default spec, and compare the
 pooled relative effect with the truth (RMSE over event times, share of event times whose 90%
@@ -26,13 +27,14 @@ from staggered.simulate import SCENARIOS
 
 def recovery_row(scenario: str, args) -> dict:
     sim = stg.simulate(scenario, n_units=args.units, n_groups=args.groups,
-                       unit_trend_sd=args.trend_sd, random_seed=args.seed)
+                       unit_trend_sd=args.trend_sd, random_seed=args.seed,
+                       start_year=args.start_year, n_periods=args.periods)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stg.SamplingWarning)
         fit = stg.fit(sim.panel, **sim.columns, model=args.model, draws=args.draws,
                       tune=args.tune, chains=args.chains, random_seed=args.seed,
-                      progressbar=False)
+                      placebo=args.placebo, progressbar=False)
     seconds = time.perf_counter() - start
     eff = fit.effects(scopes=("pooled", "unit"))
     rel = eff[eff.measure == "relative"]
@@ -42,10 +44,14 @@ def recovery_row(scenario: str, args) -> dict:
     cover = lambda d: ((d.lower <= d.value) & (d.value <= d.upper)).mean()  # noqa: E731
     return {
         "scenario": scenario,
+        "model": args.model,
+        "placebo": args.placebo,
         "pooled_rmse": float(np.sqrt(((pooled["mean"] - pooled["value"]) ** 2).mean())),
         "pooled_coverage_90": float(cover(pooled)),
         "unit_coverage_90": float(cover(units)),
         "max_prob_negative": float(pooled["prob_negative"].max()),
+        "max_prob_either": float(np.maximum(pooled.prob_negative, 1 - pooled.prob_negative)
+                                 [pooled.event_time >= 0].max()),
         "max_rhat": fit.diagnostics["max_rhat"],
         "divergences": fit.diagnostics["divergences"],
         "seconds": round(seconds, 1),
@@ -62,6 +68,9 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=500)
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--placebo", type=int, default=3)
+    ap.add_argument("--start-year", type=int, default=2010)
+    ap.add_argument("--periods", type=int, default=None)
     ap.add_argument("--scenarios", nargs="*", default=list(SCENARIOS))
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/recovery.csv"))
     args = ap.parse_args()

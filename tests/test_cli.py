@@ -105,3 +105,27 @@ def test_specs_lists_shipped_models(capsys):
     out = capsys.readouterr().out
     for name in ("negbin-rw", "poisson-rw", "normal-rw"):
         assert name in out
+
+
+def test_comparison_option_parses_and_reaches_the_fit():
+    from staggered.cli import _fit_kwargs, _parser
+
+    base = ["fit", "p.csv", "--unit", "u", "--time", "t", "--outcome", "y", "--out", "o"]
+    args = _parser().parse_args(base)
+    assert _fit_kwargs(args)["comparison"] == "not-yet-treated"
+    args = _parser().parse_args([*base, "--comparison", "never-treated"])
+    assert _fit_kwargs(args)["comparison"] == "never-treated"
+    with pytest.raises(SystemExit):
+        _parser().parse_args([*base, "--comparison", "never"])
+
+
+def test_never_treated_comparison_without_never_treated_units_is_reported(
+    panel_csv, tmp_path, capsys
+):
+    df = pd.read_csv(panel_csv)
+    treated_only = tmp_path / "treated.csv"
+    df[df["start"].notna()].to_csv(treated_only, index=False)
+    args = ["fit", str(treated_only), *COLS, "--comparison", "never-treated"]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "bad panel" in err and "every unit of the panel adopts" in err

@@ -82,3 +82,111 @@ def test_placebo_cells_keep_each_units_earliest_cell_as_comparison():
     assert not cells[2].any()
     assert design.first_effect_time == 0
     assert design.placebo == 3
+
+
+def test_default_comparison_is_not_yet_treated_and_saved():
+    design = build_design(_encode(_panel([2012, 2014, ""])), placebo=2)
+    assert design.comparison == "not-yet-treated"
+    assert design.to_dict() == {
+        "anticipation": 0,
+        "horizon": None,
+        "placebo": 2,
+        "comparison": "not-yet-treated",
+    }
+
+
+def test_never_treated_keeps_one_base_cell_per_treated_unit():
+    # 8 periods 2010-2017; u0 adopts 2013 (e = -3..4), u1 2015 (e = -5..2), u2 never
+    design = build_design(
+        _encode(_panel([2013, 2015, ""], n_periods=8)), placebo=1, comparison="never-treated"
+    )
+    cells = design.effect_cell.reshape(3, 8)
+    # base cell at e = -placebo - 1 = -2: 2011 for u0, 2013 for u1; every other cell is effect
+    assert cells[0].tolist() == [True, False, True, True, True, True, True, True]
+    assert cells[1].tolist() == [True, True, True, False, True, True, True, True]
+    assert not cells[2].any()
+    assert (~cells[:2]).sum(axis=1).tolist() == [1, 1]
+    # event times reach back to the earliest pre-adoption cell (u1's e = -5)
+    assert design.event_times.tolist() == list(range(-5, 5))
+    assert design.placebo == 5 and design.first_effect_time == 0
+    # effect_index points at each effect cell's own event time
+    np.testing.assert_array_equal(
+        design.event_times[design.effect_index], design.event_time[design.effect_cell]
+    )
+    # the requested placebo window, not the number of pre event times, rebuilds the design
+    assert design.to_dict() == {
+        "anticipation": 0,
+        "horizon": None,
+        "placebo": 1,
+        "comparison": "never-treated",
+    }
+    rebuilt = build_design(design.panel, **design.to_dict())
+    np.testing.assert_array_equal(rebuilt.effect_cell, design.effect_cell)
+
+
+def test_never_treated_base_cell_falls_back_to_an_observed_cell():
+    df = _panel([2013, 2015, ""], n_periods=8)
+    df = df[~((df.unit == "u1") & (df.period == 2012))]  # u1 unobserved at its base (e = -3)
+    design = build_design(_encode(df), placebo=2, comparison="never-treated")
+    et, eff = design.event_time, design.effect_cell
+    u = design.panel.unit_idx
+    # u0 (e = -3..-1) has no cell before the window: its earliest pre cell is the base
+    assert et[(u == 0) & ~eff].tolist() == [-3]
+    # u1: the latest observed cell before the window, e = -4
+    assert et[(u == 1) & ~eff].tolist() == [-4]
+    assert design.event_times[0] == -5 and design.placebo == 5
+
+
+def test_never_treated_with_anticipation_and_horizon():
+    design = build_design(
+        _encode(_panel([2013, 2015, ""], n_periods=8)),
+        anticipation=1,
+        horizon=2,
+        comparison="never-treated",
+    )
+    # base at e = -anticipation - 1 = -2; placebo times -5..-2 before the anticipation window
+    assert design.event_times.tolist() == list(range(-5, 3))
+    assert design.placebo == 4 and design.first_effect_time == -1
+    base = ~design.effect_cell & (design.event_time != design.NO_EVENT)
+    assert design.event_time[base].tolist() == [-2, -2]
+
+
+def test_never_treated_needs_never_treated_units():
+    with pytest.raises(PanelError, match="every unit of the panel adopts.*2010"):
+        build_design(_encode(_panel([2012, 2014], n_periods=6)), comparison="never-treated")
+    # the never-treated unit is missing in 2011 and 2012, where u0 has placebo/effect cells
+    df = _panel([2012, ""], n_periods=6)
+    df = df[~((df.unit == "u1") & df.period.isin([2011, 2012]))]
+    with pytest.raises(
+        PanelError, match=r"No never-treated unit is observed in period\(s\) 2012, where"
+    ):
+        build_design(_encode(df), comparison="never-treated")
+    # not-yet-treated comparison needs no never-treated unit
+    build_design(_encode(_panel([2012, 2015], n_periods=5)))
+
+
+def test_invalid_comparison_is_an_error():
+    with pytest.raises(ValueError, match="'not-yet-treated' or 'never-treated'.*'never'"):
+        build_design(_encode(_panel([2012, ""])), comparison="never")
+
+
+def test_comparison_survives_save_and_load(tmp_path):
+    import arviz as az
+
+    import staggered as stg
+    from staggered.fit import Fit
+    from staggered.models import load_spec
+
+    design = build_design(
+        _encode(_panel([2013, 2015, ""], n_periods=8)), placebo=1, comparison="never-treated"
+    )
+    idata = az.from_dict(posterior={"mu": np.zeros((1, 2))})
+    spec = load_spec("negbin-rw")
+    fit = Fit(idata=idata, design=design, spec=spec, config=design.to_dict())
+    loaded = stg.load(fit.save(tmp_path / "fit.nc"))
+    assert loaded.design.comparison == "never-treated"
+    np.testing.assert_array_equal(loaded.design.effect_cell, design.effect_cell)
+    np.testing.assert_array_equal(loaded.design.event_times, design.event_times)
+    # files written before the option existed have no key: not-yet-treated
+    old = Fit(idata=idata, design=design, spec=spec, config={"placebo": 1})
+    assert stg.load(old.save(tmp_path / "old.nc")).design.comparison == "not-yet-treated"

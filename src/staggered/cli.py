@@ -33,6 +33,12 @@ def _add_sampler_args(p: argparse.ArgumentParser, *, draws: int = 1000, chains: 
         "--placebo", type=int, default=3, help="pre-adoption placebo event times (3; 0 = off)"
     )
     p.add_argument(
+        "--comparison",
+        default="not-yet-treated",
+        choices=["not-yet-treated", "never-treated"],
+        help="units that inform the counterfactual's period effects (not-yet-treated)",
+    )
+    p.add_argument(
         "--rope", type=float, default=0.02, help="pre-trend equivalence half-width (0.02)"
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -180,6 +186,7 @@ def _fit_kwargs(args) -> dict:
         "anticipation": args.anticipation,
         "horizon": args.horizon,
         "placebo": args.placebo,
+        "comparison": args.comparison,
         "progressbar": not args.no_progress,
     }
 

@@ -4,6 +4,10 @@ Event time ``e`` is the number of panel periods since the unit's adoption (0 = f
 period). Cells with ``e >= -anticipation`` of treated units carry an effect parameter; every
 other cell (never-treated units, and treated units before adoption minus the anticipation
 window) is a comparison cell that informs the untreated counterfactual only.
+
+With ``comparison="never-treated"`` only never-treated units inform the period effects: every
+pre-adoption cell of a treated unit except one base cell (its last cell before the placebo
+window) carries a placebo effect, so the treated units' own past only fixes their levels.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import numpy as np
 
 from staggered.data import Panel, PanelError
 from staggered.data import _fmt as _format_list
+
+COMPARISONS = ("not-yet-treated", "never-treated")
 
 
 @dataclass(frozen=True)
@@ -37,11 +43,18 @@ class Design:
     anticipation : int
         Number of periods before adoption given their own effects.
     placebo : int
-        Number of pre-adoption event times (before any anticipation window) given placebo
-        effects, for the pre-trend check; each unit's earliest observed cell stays a
-        comparison cell.
+        Number of pre-adoption event times (before any anticipation window) in
+        ``event_times``, all given placebo effects. With ``comparison="not-yet-treated"`` this
+        is the ``placebo`` setting (each unit's earliest observed cell stays a comparison
+        cell); with ``"never-treated"`` it reaches back to the earliest pre-adoption cell of
+        any treated unit.
     horizon : int or None
         Event times beyond ``horizon`` share the effect at ``horizon``.
+    comparison : {"not-yet-treated", "never-treated"}
+        Which units' cells inform the period effects of the counterfactual.
+    placebo_window : int or None
+        The ``placebo`` argument of :func:`build_design` (None: same as ``placebo``); with
+        ``"never-treated"`` it places each treated unit's base cell.
     """
 
     panel: Panel
@@ -53,6 +66,8 @@ class Design:
     anticipation: int = 0
     horizon: int | None = None
     placebo: int = 0
+    comparison: str = "not-yet-treated"
+    placebo_window: int | None = None
 
     NO_EVENT = np.iinfo(np.int64).min // 2
 
@@ -80,17 +95,54 @@ class Design:
         t = np.arange(self.panel.n_periods) / per_year
         return t - t.mean()
 
+    @property
+    def ar_lag(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each cell's previous observed cell of the same unit, and the gap in periods.
+
+        Returns ``(lag_cell, gap)``; ``lag_cell`` is -1 (and ``gap`` 0) on a unit's first cell.
+        """
+        p = self.panel
+        order = np.lexsort((p.period_idx, p.unit_idx))
+        unit_sorted = p.unit_idx[order]
+        lag_sorted = np.full(order.size, -1)
+        same_unit = unit_sorted[1:] == unit_sorted[:-1]
+        lag_sorted[1:] = np.where(same_unit, order[:-1], -1)
+        lag_cell = np.full(order.size, -1)
+        lag_cell[order] = lag_sorted
+        gap = np.where(lag_cell >= 0, p.period_idx - p.period_idx[np.maximum(lag_cell, 0)], 0)
+        return lag_cell, gap
+
     def to_dict(self) -> dict:
         """Plain settings needed to rebuild the design from the panel."""
         return {
             "anticipation": self.anticipation,
             "horizon": self.horizon,
-            "placebo": self.placebo,
+            "placebo": self.placebo if self.placebo_window is None else self.placebo_window,
+            "comparison": self.comparison,
         }
 
 
+def _base_cells(panel: Panel, pre: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """One base cell per treated unit: its latest ``before`` cell, else its earliest ``pre``.
+
+    ``pre`` marks pre-adoption cells outside any anticipation window, ``before`` those also
+    before the placebo window. Units without a ``pre`` cell get no base cell.
+    """
+    latest = np.full(panel.n_units, -1)
+    np.maximum.at(latest, panel.unit_idx[before], panel.period_idx[before])
+    earliest = np.full(panel.n_units, panel.n_periods)
+    np.minimum.at(earliest, panel.unit_idx[pre], panel.period_idx[pre])
+    base_period = np.where(latest >= 0, latest, earliest)
+    return pre & (panel.period_idx == base_period[panel.unit_idx])
+
+
 def build_design(
-    panel: Panel, *, anticipation: int = 0, horizon: int | None = None, placebo: int = 0
+    panel: Panel,
+    *,
+    anticipation: int = 0,
+    horizon: int | None = None,
+    placebo: int = 0,
+    comparison: str = "not-yet-treated",
 ) -> Design:
     """Compute event times and check that every treated period has comparison cells.
 
@@ -105,7 +157,16 @@ def build_design(
         Bin event times beyond ``horizon`` into ``horizon`` (one shared effect).
     placebo : int, default 0
         Give the ``placebo`` event times before ``-anticipation`` placebo effects (a
-        pre-trend check). A unit's earliest observed cell always stays a comparison cell.
+        pre-trend check). With ``"not-yet-treated"`` a unit's earliest observed cell always
+        stays a comparison cell.
+    comparison : {"not-yet-treated", "never-treated"}, default "not-yet-treated"
+        Which cells inform the period effects of the counterfactual. ``"not-yet-treated"``:
+        never-treated units and treated units before adoption (minus the anticipation and
+        placebo windows). ``"never-treated"``: never-treated units only; each treated unit
+        keeps one base cell (event time ``-anticipation - placebo - 1``, or its latest
+        observed cell before that, or else its earliest pre-adoption cell) to fix its level,
+        and its other pre-adoption cells get placebo effects, so ``event_times`` reaches back
+        to the earliest of them.
 
     Returns
     -------
@@ -114,9 +175,15 @@ def build_design(
     Raises
     ------
     PanelError
-        If some period with treated cells has no never- or not-yet-treated comparison cell,
-        or a treated unit has no untreated cell to learn its baseline from.
+        If some period with treated cells has no never- or not-yet-treated comparison cell
+        (no never-treated unit with ``comparison="never-treated"``), or a treated unit has no
+        untreated cell to learn its baseline from.
+    ValueError
+        If a setting is out of range or ``comparison`` is not one of the two choices.
     """
+    if comparison not in COMPARISONS:
+        allowed = " or ".join(repr(c) for c in COMPARISONS)
+        raise ValueError(f"comparison must be {allowed}, got {comparison!r}")
     if anticipation < 0:
         raise ValueError(f"anticipation must be >= 0, got {anticipation}")
     if placebo < 0:
@@ -128,17 +195,39 @@ def build_design(
     event_time = np.where(ever, panel.period_idx - adopt, Design.NO_EVENT).astype(np.int64)
     first_eff = -anticipation
     effect_cell = ever & (event_time >= first_eff)
-    if placebo:
+    if comparison == "never-treated":
+        pre = ever & (event_time < first_eff)
+        base = _base_cells(panel, pre, pre & (event_time < first_eff - placebo))
+        effect_cell = effect_cell | (pre & ~base)
+    elif placebo:
         first_seen = np.full(panel.n_units, panel.n_periods)
         np.minimum.at(first_seen, panel.unit_idx, panel.period_idx)
         earliest = panel.period_idx == first_seen[panel.unit_idx]
         in_window = (event_time >= first_eff - placebo) & (event_time < first_eff)
         effect_cell = effect_cell | (ever & in_window & ~earliest)
-    comparison = ~effect_cell
+    comp_cell = ~effect_cell
 
-    # every period with effect cells needs at least one comparison cell in the same period
-    has_comp = np.bincount(panel.period_idx[comparison], minlength=panel.n_periods) > 0
     has_eff = np.bincount(panel.period_idx[effect_cell], minlength=panel.n_periods) > 0
+    if comparison == "never-treated":
+        has_never = np.bincount(panel.period_idx[~ever], minlength=panel.n_periods) > 0
+        bad = np.flatnonzero(has_eff & ~has_never)
+        if bad.size:
+            periods = _format_list([panel.period_labels[p] for p in bad])
+            if ever.all():
+                raise PanelError(
+                    "comparison='never-treated' needs never-treated units, but every unit of "
+                    f"the panel adopts within it (effect or placebo cells in period(s) "
+                    f"{periods}). Use comparison='not-yet-treated' or add never-treated units."
+                )
+            raise PanelError(
+                f"No never-treated unit is observed in period(s) {periods}, where treated "
+                "units have effect or placebo cells: with comparison='never-treated' only "
+                "never-treated units inform the period effects. Use "
+                "comparison='not-yet-treated', add never-treated units, or drop those periods "
+                "from the panel."
+            )
+    # every period with effect cells needs at least one comparison cell in the same period
+    has_comp = np.bincount(panel.period_idx[comp_cell], minlength=panel.n_periods) > 0
     bad = np.flatnonzero(has_eff & ~has_comp)
     if bad.size:
         periods = [panel.period_labels[p] for p in bad]
@@ -152,7 +241,7 @@ def build_design(
         )
     # each treated unit needs an untreated cell to anchor its intercept
     units_with_effect = np.unique(panel.unit_idx[effect_cell])
-    units_with_comp = np.unique(panel.unit_idx[comparison])
+    units_with_comp = np.unique(panel.unit_idx[comp_cell])
     no_base = np.setdiff1d(units_with_effect, units_with_comp)
     if no_base.size:
         raise PanelError(
@@ -164,7 +253,8 @@ def build_design(
     e_eff = event_time[effect_cell]
     max_e = int(e_eff.max()) if e_eff.size else 0
     top = max_e if horizon is None else min(max_e, horizon)
-    bottom = first_eff - placebo
+    # never-treated: placebo cells may reach further back than the placebo window
+    bottom = min(first_eff - placebo, int(e_eff.min()) if e_eff.size else first_eff)
     event_times = np.arange(bottom, top + 1)
     effect_index = np.minimum(e_eff, top) - bottom
     return Design(
@@ -176,5 +266,7 @@ def build_design(
         treated_units=units_with_effect,
         anticipation=anticipation,
         horizon=horizon,
-        placebo=placebo,
+        placebo=first_eff - bottom,
+        comparison=comparison,
+        placebo_window=placebo,
     )

@@ -20,6 +20,9 @@ from staggered.models import ModelSpec, build_model, load_spec
 SAMPLERS = ("numpyro", "blackjax", "nutpie", "pymc")
 # cell-level deterministics: large and redundant for convergence checks
 _CELL_VARS = ("eta0", "tau")
+# latent factors and loadings are identified only up to sign (and rotation); convergence is
+# judged on their scales and on the counterfactual and effects they feed
+_SIGN_FREE_VARS = ("factor", "factor_loading_z")
 
 
 class SamplingWarning(UserWarning):
@@ -121,7 +124,7 @@ class Fit:
             self.panel.summary(),
             f"model: {self.spec.name} ({self.spec.likelihood}); "
             f"anticipation={self.design.anticipation}, horizon={self.design.horizon}, "
-            f"placebo={self.design.placebo}",
+            f"placebo={self.design.placebo}, comparison={self.design.comparison}",
             f"sampler: {d.get('sampler')} {d.get('chains')} chains x {d.get('draws')} draws "
             f"({d.get('tune')} tune) in {d.get('seconds', float('nan')):.1f} s; "
             f"max R-hat {d.get('max_rhat', float('nan')):.3f}, "
@@ -135,7 +138,7 @@ class Fit:
 def diagnose(idata: az.InferenceData) -> dict:
     """Convergence diagnostics over all parameters except cell-level deterministics."""
     post = idata.posterior
-    names = [v for v in post.data_vars if v not in _CELL_VARS]
+    names = [v for v in post.data_vars if v not in _CELL_VARS + _SIGN_FREE_VARS]
     n_chains = post.sizes["chain"]
     out: dict = {"chains": int(n_chains), "draws": int(post.sizes["draw"])}
     if n_chains > 1:
@@ -294,6 +297,7 @@ def fit(
     anticipation: int = 0,
     horizon: int | None = None,
     placebo: int = 3,
+    comparison: str = "not-yet-treated",
     drop_always_treated: bool = False,
     draws: int = 1000,
     tune: int = 1000,
@@ -330,6 +334,12 @@ def fit(
         Pre-adoption event times given placebo effects (reported with negative event times;
         see :meth:`Fit.pretrends`). Each unit's earliest period stays a comparison cell.
         0 switches the check off.
+    comparison : {"not-yet-treated", "never-treated"}, default "not-yet-treated"
+        Units whose cells inform the period effects of the counterfactual.
+        ``"never-treated"`` keeps one base cell per treated unit (the last one before the
+        placebo window) and gives its other pre-adoption cells placebo effects, so that only
+        never-treated units inform the period effects (fewer comparison cells, wider
+        intervals; see the checks docs).
     drop_always_treated : bool, default False
         Drop units treated from the first period (listed in the summary) instead of failing.
     draws, tune, chains : int
@@ -362,7 +372,13 @@ def fit(
         family="count" if spec.is_count else "gaussian",
         drop_always_treated=drop_always_treated,
     )
-    design = build_design(panel, anticipation=anticipation, horizon=horizon, placebo=placebo)
+    design = build_design(
+        panel,
+        anticipation=anticipation,
+        horizon=horizon,
+        placebo=placebo,
+        comparison=comparison,
+    )
     return fit_design(
         design,
         spec,

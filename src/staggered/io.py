@@ -125,6 +125,7 @@ def load(path: str | Path) -> Fit:
         anticipation=config.get("anticipation", 0),
         horizon=config.get("horizon"),
         placebo=config.get("placebo", 0),
+        comparison=config.get("comparison", "not-yet-treated"),
     )
     spec = spec_from_dict(json.loads(attrs["staggered_spec"]))
     diagnostics = json.loads(attrs.get("staggered_diagnostics", "{}"))

@@ -427,6 +427,14 @@ def run_sbc(
     fit_spec = sim_spec if fit_model is None else load_spec(fit_model)
     if sim_spec.is_count != fit_spec.is_count:
         raise ValueError("simulating and fitting specs must both be count or both Gaussian")
+    for spec in (sim_spec, fit_spec):
+        if spec.ar1:
+            raise ValueError(
+                f"spec {spec.name!r} has ar1 = true: its AR(1) term conditions on the observed "
+                "past outcome, so it cannot be simulated from its prior or refitted with the "
+                "compiled sampler; SBC is not available for it (validate it with "
+                "benchmarks/scenario_recovery.py instead)"
+            )
     if draws < n_thin:
         raise ValueError(f"draws ({draws}) must be >= n_thin ({n_thin})")
     design = template_design(

@@ -89,6 +89,8 @@ class Scenario:
     select_on_shock: bool = False  # adoption right after a high shock (regression to the mean)
     lead: int = 0  # the effect starts this many periods before the official adoption
     treated_trend: float = 0.0  # extra yearly log-rate trend of eventually treated areas
+    factor_amp: float = 0.0  # amplitude of a latent 10-year cycle on the log rate
+    factor_treated_shift: float = 0.0  # treated areas load this much more on the cycle
     description: str = ""
 
 
@@ -113,6 +115,13 @@ SCENARIOS: dict[str, Scenario] = {
         treated_trend=0.008,
         description="delayed effect; treated areas' admissions were already rising 0.8%/year "
         "faster (non-parallel trends)",
+    ),
+    "factor": Scenario(
+        _delayed,
+        factor_amp=0.04,
+        factor_treated_shift=1.0,
+        description="delayed effect; a latent 10-year cycle (amplitude 4%) loads more on treated "
+        "areas (interactive confounding that period effects and linear trends cannot absorb)",
     ),
     "anticipation": Scenario(
         _step,
@@ -161,9 +170,9 @@ def simulate(
     ----------
     scenario : str
         One of :data:`SCENARIOS` (``delayed``, ``jcurve``, ``temporary``, ``clustered``,
-        ``null-rtm``, ``diverging``, ``anticipation``), or ``prior``: every parameter drawn
-        from the prior of spec ``model`` (see :func:`staggered.sbc.simulate_from_prior`; only
-        the panel-size arguments apply).
+        ``null-rtm``, ``diverging``, ``factor``, ``anticipation``), or ``prior``: every
+        parameter drawn from the prior of spec ``model`` (see
+        :func:`staggered.sbc.simulate_from_prior`; only the panel-size arguments apply).
     n_units, n_groups : int
         Number of areas and programmes. Treated areas are spread over the programmes;
         never-treated areas get programme ``"none"``.
@@ -252,6 +261,12 @@ def simulate(
         + period_shock[None, :]
         + trend[:, None] * (t_years[None, :] - t_years.mean())
     )
+    if sc.factor_amp > 0:
+        # loadings vary within both groups (so the cycle is learnt from comparison areas) and
+        # are higher for treated areas; their mean is absorbed by period effects
+        cycle = sc.factor_amp * np.sin(2.0 * np.pi * t_years / 10.0)
+        loading = rng.normal(0.0, 0.7, n_units) + np.where(treated, sc.factor_treated_shift, 0.0)
+        log_mu0 = log_mu0 + loading[:, None] * cycle[None, :]
     if sc.ar_sd > 0:
         rho = sc.ar_rho ** (1.0 / ppy)
         innov_sd = sc.ar_sd * np.sqrt(1 - rho**2)
@@ -261,11 +276,14 @@ def simulate(
             u[:, t] = rho * u[:, t - 1] + rng.normal(0.0, innov_sd, n_units)
         log_mu0 = log_mu0 + u
         if sc.select_on_shock:
-            # each treated area adopts in the year after its highest shock among the cohort years
+            # a treated area adopts at the first cohort date that follows a high period (shock
+            # above half a stationary sd), else at the last cohort date: the choice depends on past
+            # shocks only, as when sites are picked because last year's admissions were high
             cohort_years = np.asarray(adoption_years)
             idx_prev = np.searchsorted(years, cohort_years - 1.0 / ppy)
-            shock_before = u[:, idx_prev]  # (units, cohorts)
-            adopt_year = np.where(treated, cohort_years[np.argmax(shock_before, axis=1)], 0)
+            high = u[:, idx_prev] > 0.5 * sc.ar_sd  # (units, cohorts)
+            first_high = np.where(high.any(axis=1), np.argmax(high, axis=1), high.shape[1] - 1)
+            adopt_year = np.where(treated, cohort_years[first_high], 0)
 
     # --- effects -----------------------------------------------------------------------
     group_mult = 1.0 + rng.normal(0.0, sc.group_sd, n_groups)

@@ -1,6 +1,7 @@
 """Build the PyMC model for a design and a spec (never samples).
 
-log mu_it = log exposure_it + alpha_i + gamma_t [+ beta_i * t] + D_it * tau_i(e_it)
+log mu_it = log exposure_it + alpha_i + gamma_t [+ beta_i * t] [+ lambda_i . f_t]
+            [+ rho^k * deviation in the unit's last comparison cell] + D_it * tau_i(e_it)
 tau_i(e)  = theta(e) + delta_group(i)(e) + delta_i(e)
 
 theta is a Gaussian random walk over event time; the programme and unit deviations are
@@ -72,6 +73,31 @@ def _random_walk(
     j, k = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
     walk = np.where(k < n_pre, (j < n_pre) & (j >= k), (j >= n_pre) & (j <= k)).astype(float)
     return pt.dot(steps, walk)
+
+
+def _ar1_counterfactual(design: Design, spec: ModelSpec, eta0, tau):
+    """Add AR(1) deviations on the link scale (the regression-to-the-mean guard).
+
+    AR(1) errors, conditioned on the observed past: the counterfactual of cell t carries
+    ``rho^k`` times the unit's deviation in its previous cell (k periods earlier) from the
+    expected value, ``observed - eta0 - tau`` (the effect is removed from effect cells, so it
+    never enters the counterfactual). A high pre-adoption period is thus expected to revert,
+    and persistent post-adoption shocks are not mistaken for effects. Returns the new ``eta0``
+    and the noise-scale multiplier: a unit's first cell has the stationary variance, inflated by
+    ``1 / sqrt(1 - rho^2)`` (Prais-Winsten).
+    """
+    p = design.panel
+    lag_cell, gap = design.ar_lag
+    has_lag = np.flatnonzero(lag_cell >= 0)
+    source = lag_cell[has_lag]
+    observed = np.log(p.y + 0.5) if spec.is_count else p.y
+    rho = pm.Beta("ar_rho", 2.0, 2.0)  # persistence in (0, 1), away from the boundaries
+    tau_cells = pt.set_subtensor(pt.zeros(p.n_cells)[design.effect_cells], tau)
+    deviation = observed[source] - eta0[source] - tau_cells[source]
+    eta0 = pt.inc_subtensor(eta0[has_lag], rho ** gap[has_lag].astype(float) * deviation)
+    first = np.flatnonzero(lag_cell < 0)
+    noise_mult = pt.set_subtensor(pt.ones(p.n_cells)[first], 1.0 / pt.sqrt(1.0 - rho**2))
+    return eta0, noise_mult
 
 
 def build_model(
@@ -153,6 +179,17 @@ def build_model(
                     beta = beta + mu_beta[cohort_of_unit]
             beta = pm.Deterministic("beta", beta, dims="unit")
             eta0 = eta0 + beta[unit_idx] * design.period_time[p.period_idx]
+        if spec.factors:
+            # interactive fixed effects: loadings shrunk per factor, factors sum to zero over
+            # periods (their mean would trade off against the intercepts)
+            model.add_coord("factor_index", np.arange(spec.factors))
+            sigma_factor = pm.HalfNormal(
+                "sigma_factor", pri["factor_sd"] * scale, dims="factor_index"
+            )
+            loading_z = pm.Normal("factor_loading_z", 0.0, 1.0, dims=("unit", "factor_index"))
+            factor = pm.ZeroSumNormal("factor", sigma=1.0, dims=("factor_index", "period"))
+            loading = loading_z * sigma_factor
+            eta0 = eta0 + (loading[unit_idx] * factor.T[period_idx]).sum(axis=-1)
         if spec.is_count:
             eta0 = eta0 + np.log(p.exposure)
 
@@ -166,7 +203,7 @@ def build_model(
                 ("event_time",),
                 start_sd=pri["effect_start_sd"] * scale,
                 n_pre=design.placebo,
-                centred=True,
+                centred=not spec.ar1,
             ),
             dims="event_time",
         )
@@ -193,18 +230,23 @@ def build_model(
         tau = pm.Deterministic(
             "tau", unit_effect[design.cell_treated_unit, design.effect_index], dims="effect_cell"
         )
+        noise_mult = 1.0
+        if spec.ar1:
+            eta0, noise_mult = _ar1_counterfactual(design, spec, eta0, tau)
         pm.Deterministic("eta0", eta0[eff], dims="effect_cell")
         eta = pt.inc_subtensor(eta0[eff], tau)
 
         # --- likelihood ---------------------------------------------------------------------
         if spec.likelihood == "negbin":
             cv = pm.HalfNormal("dispersion_cv", pri["dispersion_sd"])
-            pm.NegativeBinomial("y", mu=pt.exp(eta), alpha=1.0 / cv**2, observed=p.y, dims="cell")
+            pm.NegativeBinomial(
+                "y", mu=pt.exp(eta), alpha=1.0 / (cv * noise_mult) ** 2, observed=p.y, dims="cell"
+            )
         elif spec.likelihood == "poisson":
             pm.Poisson("y", mu=pt.exp(eta), observed=p.y, dims="cell")
         else:
             # zero-avoiding: a half-normal put mass on near-noiseless data, which NUTS could not
             # fit (SBC flagged sigma_y); Gamma(2) has mean noise_sd * scale
             sigma_y = pm.Gamma("sigma_y", alpha=2.0, beta=2.0 / (pri["noise_sd"] * scale))
-            pm.Normal("y", mu=eta, sigma=sigma_y, observed=p.y, dims="cell")
+            pm.Normal("y", mu=eta, sigma=sigma_y * noise_mult, observed=p.y, dims="cell")
     return model

@@ -21,6 +21,7 @@ DEFAULT_PRIORS = {
     "unit_step_sd": 0.02,
     "dispersion_sd": 0.1,
     "noise_sd": 0.5,
+    "factor_sd": 0.05,
 }
 
 
@@ -40,6 +41,13 @@ class ModelSpec:
         Centre the unit trends on adoption-cohort means (zero-sum over cohorts, never-treated
         units form one cohort), so that a trend shared by a cohort is not forced into the
         effect curve. Needs ``unit_trend``.
+    ar1 : bool
+        Regression-to-the-mean guard: each cell's counterfactual log rate carries ``rho**k``
+        times the unit's deviation from its expected log rate in its last comparison period
+        (``k`` periods earlier), so a high pre-adoption year is expected to revert.
+    factors : int
+        Number of latent factors (interactive fixed effects ``lambda_i . f_t``) in the
+        counterfactual, with shrinkage on each factor's loadings; 0 for none.
     group_level, unit_level : bool
         Programme- and unit-level deviations from the pooled event-time curve.
     priors : dict
@@ -52,6 +60,8 @@ class ModelSpec:
     likelihood: str = "negbin"
     unit_trend: bool = True
     cohort_trends: bool = False
+    ar1: bool = False
+    factors: int = 0
     group_level: bool = True
     unit_level: bool = True
     priors: dict = field(default_factory=lambda: dict(DEFAULT_PRIORS))
@@ -70,7 +80,12 @@ class ModelSpec:
             "likelihood": self.likelihood,
             "summary": self.summary,
             "card": self.card,
-            "counterfactual": {"unit_trend": self.unit_trend, "cohort_trends": self.cohort_trends},
+            "counterfactual": {
+                "unit_trend": self.unit_trend,
+                "cohort_trends": self.cohort_trends,
+                "ar1": self.ar1,
+                "factors": self.factors,
+            },
             "effect": {
                 "curve": "rw",
                 "group_level": self.group_level,
@@ -99,6 +114,15 @@ def spec_from_dict(d: dict) -> ModelSpec:
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     cf = d.get("counterfactual", {})
+    bad_cf = set(cf) - {"unit_trend", "cohort_trends", "ar1", "factors"}
+    if bad_cf:
+        raise ValueError(
+            f"unknown counterfactual key(s) {sorted(bad_cf)}; allowed: "
+            "['ar1', 'cohort_trends', 'factors', 'unit_trend']"
+        )
+    factors = cf.get("factors", 0)
+    if isinstance(factors, bool) or not isinstance(factors, int) or not 0 <= factors <= 5:
+        raise ValueError(f"counterfactual.factors must be an integer 0..5, got {factors!r}")
     eff = d.get("effect", {})
     if eff.get("curve", "rw") != "rw":
         raise ValueError(f"effect.curve must be 'rw', got {eff.get('curve')!r}")
@@ -112,6 +136,8 @@ def spec_from_dict(d: dict) -> ModelSpec:
         likelihood=likelihood,
         unit_trend=bool(cf.get("unit_trend", True)),
         cohort_trends=bool(cf.get("cohort_trends", False)),
+        ar1=bool(cf.get("ar1", False)),
+        factors=int(factors),
         group_level=bool(eff.get("group_level", True)),
         unit_level=bool(eff.get("unit_level", True)),
         priors=priors,

@@ -1,0 +1,148 @@
+"""Counterfactual options: AR(1) deviations (regression-to-the-mean guard), latent factors."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import staggered as stg
+from staggered.design import build_design
+from staggered.fit import SamplingWarning, diagnose
+from staggered.models import build_model
+from staggered.models.spec import spec_from_dict
+from staggered.sbc import run_sbc
+
+
+def _panel(rows):
+    df = pd.DataFrame(rows, columns=["area", "period", "admissions", "population", "start"])
+    return stg.encode_panel(
+        df,
+        unit="area",
+        time="period",
+        outcome="admissions",
+        exposure="population",
+        adoption="start",
+    )
+
+
+def _holey_panel():
+    # area B misses 2012; A adopts in 2013, B and C never
+    rows = []
+    for area, start in (("A", "2013"), ("B", ""), ("C", "")):
+        for year in range(2010, 2016):
+            if area == "B" and year == 2012:
+                continue
+            rows.append((area, year, 100 + year - 2000 + ord(area), 10_000, start))
+    return _panel(rows)
+
+
+def test_ar_lag_points_to_the_previous_observed_cell_of_the_same_unit():
+    design = build_design(_holey_panel())
+    p = design.panel
+    lag, gap = design.ar_lag
+    for cell in range(p.n_cells):
+        same = np.flatnonzero(
+            (p.unit_idx == p.unit_idx[cell]) & (p.period_idx < p.period_idx[cell])
+        )
+        if same.size == 0:
+            assert lag[cell] == -1 and gap[cell] == 0
+        else:
+            prev = same[np.argmax(p.period_idx[same])]
+            assert lag[cell] == prev
+            assert gap[cell] == p.period_idx[cell] - p.period_idx[prev]
+    assert gap.max() == 2  # B: 2011 -> 2013
+
+
+def test_ar1_counterfactual_carries_rho_to_the_k_times_the_previous_deviation():
+    """eta0 on an effect cell = fixed part + rho^k (log(y_prev + 0.5) - fixed_prev - tau_prev)."""
+    design = build_design(_holey_panel())
+    spec = stg.load_spec("negbin-rw-ar1")
+    model = build_model(design, spec)
+    point = model.initial_point()
+    rng = np.random.default_rng(0)
+    point = {k: v + rng.normal(0, 0.1, np.shape(v)) for k, v in point.items()}
+    fn = model.compile_fn(
+        [
+            model["eta0"],
+            model["tau"],
+            model["alpha"],
+            model["gamma"],
+            model["beta"],
+            model["ar_rho"],
+        ],
+        inputs=model.value_vars,
+        on_unused_input="ignore",
+        point_fn=False,
+    )
+    eta0, tau, alpha, gamma, beta, rho = fn(*[point[v.name] for v in model.value_vars])
+    p = design.panel
+    fixed = (
+        alpha[p.unit_idx]
+        + gamma[p.period_idx]
+        + beta[p.unit_idx] * design.period_time[p.period_idx]
+        + np.log(p.exposure)
+    )
+    tau_cells = np.zeros(p.n_cells)
+    tau_cells[design.effect_cells] = tau
+    lag, gap = design.ar_lag
+    eff = design.effect_cells
+    expected = fixed[eff] + rho ** gap[eff] * (
+        np.log(p.y[lag[eff]] + 0.5) - fixed[lag[eff]] - tau_cells[lag[eff]]
+    )
+    np.testing.assert_allclose(eta0, expected, rtol=1e-10)
+    assert 0 < rho < 1
+
+
+def test_factor_spec_builds_and_sign_free_parameters_are_left_out_of_convergence_checks():
+    design = build_design(_holey_panel())
+    model = build_model(design, stg.load_spec("negbin-rw-factor"))
+    names = {v.name for v in model.free_RVs}
+    assert {"sigma_factor", "factor_loading_z", "factor"} <= names
+    assert model.initial_point()["factor_zerosum__"].shape == (1, design.panel.n_periods - 1)
+    # two chains in mirror-image sign modes of the factor must not count as disagreement
+    import arviz as az
+
+    draws = np.random.default_rng(1).normal(size=(1, 200, 3))
+    post = {
+        "factor": np.concatenate([draws, -draws]),
+        "sigma_factor": np.abs(np.random.default_rng(2).normal(size=(2, 200))),
+    }
+    diag = diagnose(az.from_dict(posterior=post))
+    assert diag["max_rhat"] < 1.05
+
+
+def test_spec_rejects_bad_counterfactual_options():
+    with pytest.raises(ValueError, match="factors"):
+        spec_from_dict({"counterfactual": {"factors": -1}})
+    with pytest.raises(ValueError, match="factors"):
+        spec_from_dict({"counterfactual": {"factors": True}})
+    with pytest.raises(ValueError, match="unknown counterfactual key"):
+        spec_from_dict({"counterfactual": {"ar2": True}})
+    spec = spec_from_dict({"counterfactual": {"ar1": True, "factors": 2}})
+    assert spec.ar1 and spec.factors == 2
+    assert spec_from_dict(spec.to_dict()) == spec
+
+
+def test_sbc_refuses_ar1_specs():
+    with pytest.raises(ValueError, match="ar1 = true"):
+        run_sbc("negbin-rw-ar1", replicates=2)
+
+
+@pytest.mark.parametrize("model", ["negbin-rw-ar1", "negbin-rw-factor"])
+def test_options_fit_and_report_effects(small_sim, model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        f = stg.fit(
+            small_sim.panel,
+            **small_sim.columns,
+            model=model,
+            draws=40,
+            tune=40,
+            chains=1,
+            random_seed=2,
+            progressbar=False,
+        )
+    eff = f.effects()
+    pooled = eff[(eff.scope == "pooled") & (eff.measure == "relative")]
+    assert pooled["mean"].notna().all() and len(pooled) > 0
