@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -82,7 +83,18 @@ def main(argv=None) -> None:
     post = side[side.index >= 0]
     rmse = ((post.drop(columns="truth").sub(post.truth, axis=0)) ** 2).mean() ** 0.5
     print("\nRMSE against the truth at e >= 0:", rmse.round(4).to_dict())
+    widths = (pooled.upper - pooled.lower)[pooled.event_time >= 0].groupby(pooled.model).mean()
+    print("Mean width of the pooled 90% intervals at e >= 0:", widths.round(4).to_dict())
     print("Seconds per fit:", {k: round(v) for k, v in seconds.items()})
+    for name, fit in fits.items():
+        d = fit.diagnostics
+        line = f"{name}: max R-hat {d['max_rhat']:.3f}, min bulk ESS {d['min_ess_bulk']:.0f}"
+        for var in ("ar_rho", "sigma_factor"):
+            if var in fit.idata.posterior:
+                draws = fit.idata.posterior[var].values.ravel()
+                lo, hi = np.quantile(draws, [0.05, 0.95])
+                line += f", {var} {draws.mean():.3f} ({lo:.3f} to {hi:.3f})"
+        print(line)
     fig = plot_pooled_by_model(pooled)
     fig.savefig(args.out / "models.png", dpi=120, bbox_inches="tight")
     table.to_csv(args.out / "loo.csv")

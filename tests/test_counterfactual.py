@@ -11,7 +11,6 @@ from staggered.design import build_design
 from staggered.fit import SamplingWarning, diagnose
 from staggered.models import build_model
 from staggered.models.spec import spec_from_dict
-from staggered.sbc import run_sbc
 
 
 def _panel(rows):
@@ -124,9 +123,37 @@ def test_spec_rejects_bad_counterfactual_options():
     assert spec_from_dict(spec.to_dict()) == spec
 
 
-def test_sbc_refuses_ar1_specs():
-    with pytest.raises(ValueError, match="ar1 = true"):
-        run_sbc("negbin-rw-ar1", replicates=2)
+def test_ar1_prior_simulator_has_the_drawn_persistence():
+    """SBC draws AR(1) outcomes period by period: their deviations' lag-1 autocorrelation
+    must track each replicate's drawn rho (a simulator without the AR term would give ~0)."""
+    import pymc as pm
+
+    from staggered.sbc import _prior_settings, prior_outcomes, template_design
+
+    spec = stg.load_spec("negbin-rw-ar1").replace(priors={"dispersion_sd": 0.05})
+    design = template_design(n_units=80, n_groups=3, n_periods=12, freq="year", random_seed=0)
+    model = build_model(design, spec, **_prior_settings(spec))
+    prior = pm.sample_prior_predictive(draws=40, model=model, random_seed=5)
+    y = prior_outcomes(prior, design, spec, 5)
+    p = design.panel
+    eta0_free = model.compile_fn(  # fixed part without the AR term, at each prior draw
+        model["alpha"][p.unit_idx]
+        + model["gamma"][p.period_idx]
+        + model["beta"][p.unit_idx] * design.period_time[p.period_idx],
+        inputs=[model["alpha"], model["gamma"], model["beta"]],
+        point_fn=False,
+    )
+    never = ~np.isin(p.unit_idx, design.treated_units)
+    lag, _ = design.ar_lag
+    pairs = never & (lag >= 0)
+    rho = prior.prior["ar_rho"].values[0]
+    autocorr = []
+    for r in range(40):
+        fixed = eta0_free(*(prior.prior[v].values[0, r] for v in ("alpha", "gamma", "beta")))
+        dev = np.log(y[r] + 0.5) - fixed - np.log(p.exposure)
+        autocorr.append(np.corrcoef(dev[pairs], dev[lag[pairs]])[0, 1])
+    assert np.corrcoef(rho, autocorr)[0, 1] > 0.8
+    assert np.abs(np.asarray(autocorr) - rho).mean() < 0.1
 
 
 @pytest.mark.parametrize("model", ["negbin-rw-ar1", "negbin-rw-factor"])

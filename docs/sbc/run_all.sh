@@ -10,3 +10,6 @@ staggered sbc --model normal-rw "${common[@]}" --draws 200 --tune 200 --out norm
 # poisson-rw fails SBC at these settings (see docs/sbc.md); with 600 warm-up iterations a
 # replicate takes ~20 s (tree depth 10), too slow to finish here
 staggered sbc --model poisson-rw "${common[@]}" --draws 200 --tune 200 --out poisson-rw || true
+# counterfactual options (100 replicates each): AR(1) outcomes are drawn period by period
+staggered sbc --model negbin-rw-ar1 "${common[@]}" --replicates 100 --draws 200 --tune 200 --out negbin-rw-ar1 || true
+staggered sbc --model negbin-rw-factor "${common[@]}" --replicates 100 --draws 200 --tune 200 --out negbin-rw-factor || true

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 import xarray as xr
 from numpyro.infer.hmc import hmc
 from pymc.sampling.jax import get_jaxified_graph
@@ -42,8 +43,12 @@ class CompiledNUTS:
         self.names = [v.name for v in value_vars]
         point = model.initial_point()
         self.shapes = [np.shape(point[n]) for n in self.names]
-        logp = clone_replace(model.logp(), {y_data: self.y_input})
-        loglik = clone_replace(model.logp(vars=[y_rv], sum=True), {y_data: self.y_input})
+        swap = {y_data: self.y_input}
+        if "y_observed" in model.named_vars:  # the outcome also enters the model (AR(1) lags)
+            y_shared = model["y_observed"]
+            swap[y_shared] = pt.cast(self.y_input, y_shared.dtype)
+        logp = clone_replace(model.logp(), swap)
+        loglik = clone_replace(model.logp(vars=[y_rv], sum=True), swap)
         logp_fn = get_jaxified_graph(inputs=[*value_vars, self.y_input], outputs=[logp])
         loglik_fn = get_jaxified_graph(inputs=[*value_vars, self.y_input], outputs=[loglik])
         outputs = get_default_varnames(model.unobserved_value_vars, include_transformed=False)

@@ -35,6 +35,8 @@ from staggered.simulate import simulate
 COUNT_PRIOR_LOC = float(np.log(105.0 / 1000.0))
 NORMAL_PRIOR_LOC, NORMAL_PRIOR_SCALE = 0.0, 1.0
 SCALES = ("sigma_theta", "sigma_group", "sigma_unit", "sigma_beta", "dispersion_cv", "sigma_y")
+# counterfactual options' parameters, ranked when the spec has them (first factor's scale)
+OPTION_PARAMETERS = ("ar_rho", "sigma_factor")
 
 
 @dataclasses.dataclass
@@ -211,7 +213,7 @@ def simulate_from_prior(
     sim_model = build_model(design, spec, **_prior_settings(spec))
     logging.getLogger("pymc").setLevel(logging.WARNING)
     prior = pm.sample_prior_predictive(draws=1, model=sim_model, random_seed=random_seed)
-    y = prior.prior_predictive["y"].values.reshape(-1)
+    y = prior_outcomes(prior, design, spec, random_seed)[0]
     p = design.panel
     sim_design = _with_outcome(design, y, "count" if spec.is_count else "gaussian")
     measure = "relative" if spec.is_count else "absolute"
@@ -249,6 +251,66 @@ def simulate_from_prior(
     return Simulation(panel=panel, truth=pd.concat(rows, ignore_index=True), params=params)
 
 
+def prior_outcomes(prior, design: Design, spec: ModelSpec, random_seed: int) -> np.ndarray:
+    """Simulated outcomes (draws x cells) for prior draws ``prior`` (an InferenceData).
+
+    PyMC's prior predictive draws for every spec except ``ar1`` ones, whose AR term conditions
+    on the previous observed outcome: those are drawn period by period (:func:`_ar1_outcomes`).
+    """
+    if not spec.ar1:
+        return prior.prior_predictive["y"].values[0]
+    return _ar1_outcomes(prior.prior, design, spec, random_seed)
+
+
+def _ar1_outcomes(params: xr.Dataset, design: Design, spec: ModelSpec, seed: int) -> np.ndarray:
+    """Draw outcomes of an ``ar1`` spec period by period (mirrors the model builder).
+
+    ``log mu_it = f_it + tau_it + rho^k d_i,prev`` with ``d = log(y + 0.5) - f - tau`` (counts)
+    or ``y - f - tau`` (Gaussian); a unit's first cell has its noise scale inflated by
+    ``1 / sqrt(1 - rho^2)``. SBC of the AR specs checks this simulator and the model together.
+    """
+    p = design.panel
+
+    def value(name: str) -> np.ndarray:
+        return params[name].values[0]  # (draws, ...)
+
+    fixed = value("alpha")[:, p.unit_idx] + value("gamma")[:, p.period_idx]
+    if spec.unit_trend:
+        fixed = fixed + value("beta")[:, p.unit_idx] * design.period_time[p.period_idx]
+    if spec.factors:
+        loading = value("factor_loading_z") * value("sigma_factor")[:, None, :]
+        factor = value("factor")[:, :, p.period_idx]
+        fixed = fixed + np.einsum("rck,rkc->rc", loading[:, p.unit_idx], factor)
+    if spec.is_count:
+        fixed = fixed + np.log(p.exposure)
+    tau = np.zeros_like(fixed)
+    tau[:, design.effect_cells] = value("tau")
+    rho = value("ar_rho")[:, None]
+    lag, gap = design.ar_lag
+    noise_mult = np.where(lag[None, :] < 0, 1.0 / np.sqrt(1.0 - rho**2), 1.0)
+    rng = np.random.default_rng([seed, 1])
+    y = np.zeros_like(fixed)
+    deviation = np.zeros_like(fixed)
+    for t in range(p.n_periods):
+        cells = np.flatnonzero(p.period_idx == t)
+        eta = fixed[:, cells] + tau[:, cells]
+        has = lag[cells] >= 0
+        eta[:, has] += rho ** gap[cells][has] * deviation[:, lag[cells][has]]
+        if spec.likelihood == "negbin":
+            phi = 1.0 / (value("dispersion_cv")[:, None] * noise_mult[:, cells]) ** 2
+            y_t = rng.poisson(rng.gamma(phi, np.exp(eta) / phi)).astype(float)
+        elif spec.likelihood == "poisson":
+            y_t = rng.poisson(np.exp(eta)).astype(float)
+        else:
+            y_t = eta + value("sigma_y")[:, None] * noise_mult[:, cells] * rng.normal(
+                size=eta.shape
+            )
+        y[:, cells] = y_t
+        observed = np.log(y_t + 0.5) if spec.is_count else y_t
+        deviation[:, cells] = observed - fixed[:, cells] - tau[:, cells]
+    return y
+
+
 def _with_outcome(design: Design, y: np.ndarray, family: str) -> Design:
     panel = dataclasses.replace(design.panel, y=np.asarray(y, dtype=np.float64), family=family)
     return dataclasses.replace(design, panel=panel)
@@ -273,6 +335,10 @@ def _quantities(
     for name in SCALES:
         if name in post:
             q[name] = stacked[name].values
+    for name in OPTION_PARAMETERS:
+        if name in post:
+            values = stacked[name].values
+            q[name] = values[0] if values.ndim > 1 else values
     ue = stacked["unit_effect"]
     last_e = ue.sizes["event_time"] - 1
     for k in range(min(n_units, ue.sizes["treated_unit"])):
@@ -427,14 +493,6 @@ def run_sbc(
     fit_spec = sim_spec if fit_model is None else load_spec(fit_model)
     if sim_spec.is_count != fit_spec.is_count:
         raise ValueError("simulating and fitting specs must both be count or both Gaussian")
-    for spec in (sim_spec, fit_spec):
-        if spec.ar1:
-            raise ValueError(
-                f"spec {spec.name!r} has ar1 = true: its AR(1) term conditions on the observed "
-                "past outcome, so it cannot be simulated from its prior or refitted with the "
-                "compiled sampler; SBC is not available for it (validate it with "
-                "benchmarks/scenario_recovery.py instead)"
-            )
     if draws < n_thin:
         raise ValueError(f"draws ({draws}) must be >= n_thin ({n_thin})")
     design = template_design(
@@ -447,7 +505,7 @@ def run_sbc(
     logging.getLogger("pymc").setLevel(logging.WARNING)
     sim_model = build_model(design, sim_spec, **_prior_settings(sim_spec))
     prior = pm.sample_prior_predictive(draws=replicates, model=sim_model, random_seed=random_seed)
-    outcomes = prior.prior_predictive["y"].values[0]
+    outcomes = prior_outcomes(prior, design, sim_spec, random_seed)
     truths = prior.prior
     job = {
         "design": design,

@@ -75,7 +75,7 @@ def _random_walk(
     return pt.dot(steps, walk)
 
 
-def _ar1_counterfactual(design: Design, spec: ModelSpec, eta0, tau):
+def _ar1_counterfactual(design: Design, spec: ModelSpec, eta0, tau, y_observed):
     """Add AR(1) deviations on the link scale (the regression-to-the-mean guard).
 
     AR(1) errors, conditioned on the observed past: the counterfactual of cell t carries
@@ -90,7 +90,8 @@ def _ar1_counterfactual(design: Design, spec: ModelSpec, eta0, tau):
     lag_cell, gap = design.ar_lag
     has_lag = np.flatnonzero(lag_cell >= 0)
     source = lag_cell[has_lag]
-    observed = np.log(p.y + 0.5) if spec.is_count else p.y
+    # symbolic in the observed outcome, so that the compiled sampler can swap in new outcomes
+    observed = pt.log(y_observed + 0.5) if spec.is_count else y_observed
     rho = pm.Beta("ar_rho", 2.0, 2.0)  # persistence in (0, 1), away from the boundaries
     tau_cells = pt.set_subtensor(pt.zeros(p.n_cells)[design.effect_cells], tau)
     deviation = observed[source] - eta0[source] - tau_cells[source]
@@ -231,8 +232,10 @@ def build_model(
             "tau", unit_effect[design.cell_treated_unit, design.effect_index], dims="effect_cell"
         )
         noise_mult = 1.0
+        y_observed = p.y
         if spec.ar1:
-            eta0, noise_mult = _ar1_counterfactual(design, spec, eta0, tau)
+            y_observed = pm.Data("y_observed", p.y, dims="cell")
+            eta0, noise_mult = _ar1_counterfactual(design, spec, eta0, tau, y_observed)
         pm.Deterministic("eta0", eta0[eff], dims="effect_cell")
         eta = pt.inc_subtensor(eta0[eff], tau)
 
@@ -240,13 +243,17 @@ def build_model(
         if spec.likelihood == "negbin":
             cv = pm.HalfNormal("dispersion_cv", pri["dispersion_sd"])
             pm.NegativeBinomial(
-                "y", mu=pt.exp(eta), alpha=1.0 / (cv * noise_mult) ** 2, observed=p.y, dims="cell"
+                "y",
+                mu=pt.exp(eta),
+                alpha=1.0 / (cv * noise_mult) ** 2,
+                observed=y_observed,
+                dims="cell",
             )
         elif spec.likelihood == "poisson":
-            pm.Poisson("y", mu=pt.exp(eta), observed=p.y, dims="cell")
+            pm.Poisson("y", mu=pt.exp(eta), observed=y_observed, dims="cell")
         else:
             # zero-avoiding: a half-normal put mass on near-noiseless data, which NUTS could not
             # fit (SBC flagged sigma_y); Gamma(2) has mean noise_sd * scale
             sigma_y = pm.Gamma("sigma_y", alpha=2.0, beta=2.0 / (pri["noise_sd"] * scale))
-            pm.Normal("y", mu=eta, sigma=sigma_y * noise_mult, observed=p.y, dims="cell")
+            pm.Normal("y", mu=eta, sigma=sigma_y * noise_mult, observed=y_observed, dims="cell")
     return model
