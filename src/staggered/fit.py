@@ -141,13 +141,16 @@ def diagnose(idata: az.InferenceData) -> dict:
     names = [v for v in post.data_vars if v not in _CELL_VARS + _SIGN_FREE_VARS]
     n_chains = post.sizes["chain"]
     out: dict = {"chains": int(n_chains), "draws": int(post.sizes["draw"])}
-    if n_chains > 1:
-        rhat = az.rhat(post, var_names=names)
-        out["max_rhat"] = float(np.nanmax([float(rhat[v].max()) for v in names]))
-    else:
-        out["max_rhat"] = float("nan")
-    ess_b = az.ess(post, var_names=names, method="bulk")
-    ess_t = az.ess(post, var_names=names, method="tail")
+    with warnings.catch_warnings():
+        # constant entries (e.g. trends fixed at zero) have undefined R-hat/ESS: nan, skipped
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if n_chains > 1:
+            rhat = az.rhat(post, var_names=names)
+            out["max_rhat"] = float(np.nanmax([float(rhat[v].max()) for v in names]))
+        else:
+            out["max_rhat"] = float("nan")
+        ess_b = az.ess(post, var_names=names, method="bulk")
+        ess_t = az.ess(post, var_names=names, method="tail")
     out["min_ess_bulk"] = float(np.nanmin([float(ess_b[v].min()) for v in names]))
     out["min_ess_tail"] = float(np.nanmin([float(ess_t[v].min()) for v in names]))
     stats = idata.get("sample_stats")

@@ -178,6 +178,12 @@ def build_model(
                         "mu_beta", sigma=pri["trend_sd"] * scale, dims="cohort"
                     )
                     beta = beta + mu_beta[cohort_of_unit]
+            if design.comparison == "never-treated":
+                # a treated unit keeps one comparison (base) cell, so its own trend is not
+                # identified: it would be learnt from the effect cells. Treated units follow the
+                # period effects from their base cell, and their placebo effects show any trend
+                never = np.isin(np.arange(p.n_units), design.treated_units, invert=True)
+                beta = beta * never.astype(float)
             beta = pm.Deterministic("beta", beta, dims="unit")
             eta0 = eta0 + beta[unit_idx] * design.period_time[p.period_idx]
         if spec.factors:
