@@ -103,8 +103,8 @@ def test_unknown_column_is_reported(panel_csv, tmp_path, capsys):
 def test_specs_lists_shipped_models(capsys):
     assert main(["specs"]) == 0
     out = capsys.readouterr().out
-    for name in ("negbin-rw", "poisson-rw", "normal-rw"):
-        assert name in out
+    for name in ("negbin-rw", "negbin-rw-ar1", "negbin-rw-factor", "poisson-rw", "normal-rw"):
+        assert f"{name}  " in out
 
 
 def test_comparison_option_parses_and_reaches_the_fit():

@@ -392,8 +392,10 @@ def _run_compare_models(args) -> int:
 def _run_specs(args) -> int:
     from staggered.models import available_specs, load_spec
 
-    for name in available_specs():
-        print(f"{name:12s} {load_spec(name).summary}")
+    names = available_specs()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:{width}s}  {load_spec(name).summary}")
     return 0
 
 
