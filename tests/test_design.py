@@ -154,11 +154,11 @@ def test_never_treated_with_anticipation_and_horizon():
 def test_never_treated_needs_never_treated_units():
     with pytest.raises(PanelError, match="every unit of the panel adopts.*2010"):
         build_design(_encode(_panel([2012, 2014], n_periods=6)), comparison="never-treated")
-    # the never-treated unit is missing in 2011 and 2012, where u0 has placebo/effect cells
+    # the never-treated unit is missing in 2011 and 2012, where u0 has its base and effect cells
     df = _panel([2012, ""], n_periods=6)
     df = df[~((df.unit == "u1") & df.period.isin([2011, 2012]))]
     with pytest.raises(
-        PanelError, match=r"No never-treated unit is observed in period\(s\) 2012, where"
+        PanelError, match=r"No never-treated unit is observed in period\(s\) 2011, 2012, where"
     ):
         build_design(_encode(df), comparison="never-treated")
     # not-yet-treated comparison needs no never-treated unit
@@ -190,3 +190,12 @@ def test_comparison_survives_save_and_load(tmp_path):
     # files written before the option existed have no key: not-yet-treated
     old = Fit(idata=idata, design=design, spec=spec, config={"placebo": 1})
     assert stg.load(old.save(tmp_path / "old.nc")).design.comparison == "not-yet-treated"
+
+
+def test_never_treated_needs_never_treated_units_in_base_periods_too():
+    # u0's base cell (e = -4 with placebo=3) is 2010, where the never-treated unit is missing
+    df = _panel([2014, ""])
+    df = df[~((df.unit == "u1") & (df.period == 2010))]
+    build_design(_encode(df), placebo=3)  # fine with not-yet-treated comparisons
+    with pytest.raises(PanelError, match="2010"):
+        build_design(_encode(df), placebo=3, comparison="never-treated")

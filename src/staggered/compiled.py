@@ -53,8 +53,13 @@ class CompiledNUTS:
         loglik_fn = get_jaxified_graph(inputs=[*value_vars, self.y_input], outputs=[loglik])
         outputs = get_default_varnames(model.unobserved_value_vars, include_transformed=False)
         self.out_names = [v.name for v in outputs]
-        post_fn = get_jaxified_graph(inputs=value_vars, outputs=outputs)
-        self._post = jax.jit(jax.vmap(lambda *v: post_fn(*v)))
+        # deterministics (eta0 with its AR(1) lags) depend on y too
+        post_fn = get_jaxified_graph(
+            inputs=[*value_vars, self.y_input], outputs=clone_replace(outputs, swap)
+        )
+        self._post = jax.jit(
+            jax.vmap(lambda y, *v: post_fn(*v, y), in_axes=(None,) + (0,) * len(value_vars))
+        )
         self._loglik = jax.jit(
             jax.vmap(lambda y, *v: loglik_fn(*v, y)[0], in_axes=(None,) + (0,) * len(value_vars))
         )
@@ -107,7 +112,7 @@ class CompiledNUTS:
         }
         z, diverging, num_steps = self._run(jax.random.PRNGKey(random_seed), init, jnp.asarray(y))
         values = [z[n] for n in self.names]
-        outs = self._post(*values)
+        outs = self._post(jnp.asarray(y), *values)
         post = self._dataset(dict(zip(self.out_names, outs, strict=True)))
         stats = {
             "divergences": int(np.asarray(diverging).sum()),
@@ -132,7 +137,8 @@ class CompiledNUTS:
         out = []
         for b in range(len(random_seeds)):
             values = [z[n][b] for n in self.names]
-            post = self._dataset(dict(zip(self.out_names, self._post(*values), strict=True)))
+            outs = self._post(jnp.asarray(ys[b]), *values)
+            post = self._dataset(dict(zip(self.out_names, outs, strict=True)))
             stats = {
                 "divergences": int(np.asarray(diverging[b]).sum()),
                 "mean_steps": float(np.asarray(num_steps[b]).mean()),

@@ -210,7 +210,9 @@ def build_design(
     has_eff = np.bincount(panel.period_idx[effect_cell], minlength=panel.n_periods) > 0
     if comparison == "never-treated":
         has_never = np.bincount(panel.period_idx[~ever], minlength=panel.n_periods) > 0
-        bad = np.flatnonzero(has_eff & ~has_never)
+        # base cells too: a base cell's period effect must be learnt from never-treated units
+        has_treated = np.bincount(panel.period_idx[ever], minlength=panel.n_periods) > 0
+        bad = np.flatnonzero(has_treated & ~has_never)
         if bad.size:
             periods = _format_list([panel.period_labels[p] for p in bad])
             if ever.all():
@@ -221,7 +223,7 @@ def build_design(
                 )
             raise PanelError(
                 f"No never-treated unit is observed in period(s) {periods}, where treated "
-                "units have effect or placebo cells: with comparison='never-treated' only "
+                "units have effect, placebo or base cells: with comparison='never-treated' only "
                 "never-treated units inform the period effects. Use "
                 "comparison='not-yet-treated', add never-treated units, or drop those periods "
                 "from the panel."

@@ -124,7 +124,7 @@ class Fit:
             self.panel.summary(),
             f"model: {self.spec.name} ({self.spec.likelihood}); "
             f"anticipation={self.design.anticipation}, horizon={self.design.horizon}, "
-            f"placebo={self.design.placebo}, comparison={self.design.comparison}",
+            f"placebo={self.design.to_dict()['placebo']}, comparison={self.design.comparison}",
             f"sampler: {d.get('sampler')} {d.get('chains')} chains x {d.get('draws')} draws "
             f"({d.get('tune')} tune) in {d.get('seconds', float('nan')):.1f} s; "
             f"max R-hat {d.get('max_rhat', float('nan')):.3f}, "

@@ -259,11 +259,18 @@ def prior_outcomes(prior, design: Design, spec: ModelSpec, random_seed: int) -> 
     """
     if not spec.ar1:
         return prior.prior_predictive["y"].values[0]
-    return _ar1_outcomes(prior.prior, design, spec, random_seed)
+    y, eta0 = _ar1_outcomes(prior.prior, design, spec, random_seed)
+    # the prior's eta0 deterministic was computed with the template outcome in the lags
+    prior.prior["eta0"].values[0] = eta0[:, design.effect_cells]
+    return y
 
 
-def _ar1_outcomes(params: xr.Dataset, design: Design, spec: ModelSpec, seed: int) -> np.ndarray:
+def _ar1_outcomes(
+    params: xr.Dataset, design: Design, spec: ModelSpec, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw outcomes of an ``ar1`` spec period by period (mirrors the model builder).
+
+    Returns the outcomes and the counterfactual linear predictor ``eta0`` (draws x cells).
 
     ``log mu_it = f_it + tau_it + rho^k d_i,prev`` with ``d = log(y + 0.5) - f - tau`` (counts)
     or ``y - f - tau`` (Gaussian); a unit's first cell has its noise scale inflated by
@@ -290,12 +297,15 @@ def _ar1_outcomes(params: xr.Dataset, design: Design, spec: ModelSpec, seed: int
     noise_mult = np.where(lag[None, :] < 0, 1.0 / np.sqrt(1.0 - rho**2), 1.0)
     rng = np.random.default_rng([seed, 1])
     y = np.zeros_like(fixed)
+    eta0 = fixed.copy()
     deviation = np.zeros_like(fixed)
     for t in range(p.n_periods):
         cells = np.flatnonzero(p.period_idx == t)
         eta = fixed[:, cells] + tau[:, cells]
         has = lag[cells] >= 0
-        eta[:, has] += rho ** gap[cells][has] * deviation[:, lag[cells][has]]
+        carried = rho ** gap[cells][has] * deviation[:, lag[cells][has]]
+        eta[:, has] += carried
+        eta0[:, cells[has]] += carried
         if spec.likelihood == "negbin":
             phi = 1.0 / (value("dispersion_cv")[:, None] * noise_mult[:, cells]) ** 2
             y_t = rng.poisson(rng.gamma(phi, np.exp(eta) / phi)).astype(float)
@@ -308,7 +318,7 @@ def _ar1_outcomes(params: xr.Dataset, design: Design, spec: ModelSpec, seed: int
         y[:, cells] = y_t
         observed = np.log(y_t + 0.5) if spec.is_count else y_t
         deviation[:, cells] = observed - fixed[:, cells] - tau[:, cells]
-    return y
+    return y, eta0
 
 
 def _with_outcome(design: Design, y: np.ndarray, family: str) -> Design:

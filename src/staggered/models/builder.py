@@ -1,7 +1,7 @@
 """Build the PyMC model for a design and a spec (never samples).
 
 log mu_it = log exposure_it + alpha_i + gamma_t [+ beta_i * t] [+ lambda_i . f_t]
-            [+ rho^k * deviation in the unit's last comparison cell] + D_it * tau_i(e_it)
+            [+ rho^k * the unit's untreated deviation in its previous period] + D_it * tau_i(e_it)
 tau_i(e)  = theta(e) + delta_group(i)(e) + delta_i(e)
 
 theta is a Gaussian random walk over event time; the programme and unit deviations are

@@ -43,8 +43,9 @@ class ModelSpec:
         effect curve. Needs ``unit_trend``.
     ar1 : bool
         Regression-to-the-mean guard: each cell's counterfactual log rate carries ``rho**k``
-        times the unit's deviation from its expected log rate in its last comparison period
-        (``k`` periods earlier), so a high pre-adoption year is expected to revert.
+        times the unit's deviation from its expected untreated log rate in its previous
+        observed period (``k`` periods earlier; the effect is removed on effect cells), so a
+        high pre-adoption year is expected to revert.
     factors : int
         Number of latent factors (interactive fixed effects ``lambda_i . f_t``) in the
         counterfactual, with shrinkage on each factor's loadings; 0 for none.
