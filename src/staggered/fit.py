@@ -341,8 +341,8 @@ def fit(
         Units whose cells inform the period effects of the counterfactual.
         ``"never-treated"`` keeps one base cell per treated unit (the last one before the
         placebo window) and gives its other pre-adoption cells placebo effects, so that only
-        never-treated units inform the period effects (fewer comparison cells, wider
-        intervals; see the checks docs).
+        never-treated units inform the period effects. Treated units' own trends are then
+        switched off (one base cell cannot identify them); see the checks docs.
     drop_always_treated : bool, default False
         Drop units treated from the first period (listed in the summary) instead of failing.
     draws, tune, chains : int

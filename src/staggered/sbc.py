@@ -255,7 +255,9 @@ def prior_outcomes(prior, design: Design, spec: ModelSpec, random_seed: int) -> 
     """Simulated outcomes (draws x cells) for prior draws ``prior`` (an InferenceData).
 
     PyMC's prior predictive draws for every spec except ``ar1`` ones, whose AR term conditions
-    on the previous observed outcome: those are drawn period by period (:func:`_ar1_outcomes`).
+    on the previous observed outcome: those are drawn period by period (:func:`_ar1_outcomes`),
+    and ``prior.prior["eta0"]`` is overwritten in place with the counterfactual at the drawn
+    outcomes (PyMC computed it with the template outcome in the lags).
     """
     if not spec.ar1:
         return prior.prior_predictive["y"].values[0]
