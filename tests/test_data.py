@@ -209,7 +209,7 @@ def test_to_frame_and_summary():
     s = p.summary()
     assert "4 (2 treated, 2 never treated, 0 late adopters)" in s
     assert "2015 to 2018" in s and "freq year" in s
-    assert "2016: 1" in s and "2017: 1" in s
+    assert "Cohorts (first treated period): 2016 (1 unit), 2017 (1 unit)" in s
     assert "Groups: 2" in s
 
 
@@ -523,3 +523,227 @@ def test_blank_group_allowed_for_never_treated_only():
     df.loc[6:8, "prog"] = ""
     with pytest.raises(PanelError, match=r"blank for units treated.*index 6, 7, 8"):
         encode_panel(df, unit="unit", time="period", outcome="y", adoption="start", group="prog")
+
+
+# ------------------------------------------------------------------ financial years and quarters
+
+
+def fy(year):
+    return f"{year}/{(year + 1) % 100:02d}"
+
+
+def test_financial_year_labels_panel_and_round_trip():
+    df = make_panel(periods=[fy(y) for y in range(2015, 2020)], adoption={"a": "2016/17"})
+    df.loc[df["area"] == "b", "start"] = "FY2018-19"  # another form of the same kind
+    p = encode(df, exposure="population")
+    assert p.freq == "fy"
+    assert p.period_labels == ["2015/16", "2016/17", "2017/18", "2018/19", "2019/20"]
+    np.testing.assert_array_equal(p.adoption_idx, [1, 3, -1, -1])
+    frame = p.to_frame()
+    assert frame["period"].iloc[0] == "2015/16"  # output tables keep the 2019/20 form
+    assert frame.loc[frame["unit"] == "b", "adoption"].iloc[0] == "2018/19"
+    again = encode_panel(frame, unit="unit", time="period", outcome="y", adoption="adoption")
+    assert again.period_labels == p.period_labels
+    np.testing.assert_array_equal(again.adoption_idx, p.adoption_idx)
+    np.testing.assert_array_equal(again.period_idx, p.period_idx)
+
+
+def test_2000_01_to_2011_12_is_twelve_financial_years_not_monthly_gaps():
+    # before: read as months (2000-01, 2001-02, ...) and refused for 132 missing periods
+    df = make_panel(periods=[fy(y) for y in range(2000, 2012)], adoption={"a": "2005/06"})
+    p = encode(df)
+    assert p.freq == "fy" and p.n_periods == 12
+    assert p.period_labels[0] == "2000/01" and p.period_labels[-1] == "2011/12"
+    assert p.period_labels[p.adoption_idx[0]] == "2005/06"
+    s = p.summary()
+    assert "period labels such as '2000/01' read as financial years" in s
+    assert "adoption labels such as '2005/06' read as financial years (like the time column)" in s
+
+
+def test_financial_year_adoption_on_a_monthly_panel():
+    months = [f"{y}-{m:02d}" for y in (2010, 2011) for m in range(1, 13)]
+    # a financial-year label maps to its first month, April
+    df = make_panel(periods=months, adoption={"a": "2010/11 Q1", "b": "FY2011/12"})
+    p = encode(df)
+    assert [p.period_labels[i] for i in p.adoption_idx[:2]] == ["2010-04", "2011-04"]
+    # '2010/11' alone reads like the time column's month labels, and the summary says so
+    p = encode(make_panel(periods=months, adoption={"a": "2010/11"}))
+    assert p.period_labels[p.adoption_idx[0]] == "2010-11"
+    assert "adoption labels such as '2010/11' read as months (like the time column)" in p.summary()
+
+
+def test_april_dates_are_financial_years_and_adoption_in_one_year_is_one_cohort():
+    dates = pd.to_datetime([f"{y}-04-01" for y in range(2012, 2018)])
+    df = make_panel(
+        units=("a", "b", "c", "d", "e"),
+        periods=dates,
+        adoption={"a": "2014-06-01", "b": "2015-01-01", "c": "2016-04-01"},
+    )
+    p = encode(df)
+    assert p.freq == "fy"
+    assert p.period_labels == ["2012/13", "2013/14", "2014/15", "2015/16", "2016/17", "2017/18"]
+    # before: calendar years, with a (2014) and b (2015) in two cohorts
+    np.testing.assert_array_equal(p.adoption_idx, [2, 2, 4, -1, -1])
+    s = p.summary()
+    assert "Cohorts (first treated period): 2014/15 (2 units), 2016/17 (1 unit)" in s
+    assert "freq fy: financial years, April to March" in s
+    assert (
+        "Note: adoption dates mapped to the financial year that contains them "
+        "(e.g. 2014-06-01 -> 2014/15, 2015-01-01 -> 2014/15, 2016-04-01 -> 2016/17)"
+    ) in s
+    # the calendar-year reading is still there when asked for
+    old = encode(df, freq="year")
+    assert old.freq == "year" and old.period_labels[0] == "2012"
+    np.testing.assert_array_equal(old.adoption_idx, [2, 3, 4, -1, -1])
+
+
+def test_calendar_year_adoption_on_a_financial_panel_is_refused():
+    dates = [f"{y}-04-01" for y in range(2012, 2018)]
+    df = make_panel(periods=dates, adoption={"a": 2015})
+    with pytest.raises(
+        PanelError,
+        match=r"Adoption column 'start' holds years \(e\.g\. 2019\) in 6 rows \(index 0 \(2015"
+        r".*freq fy.*'2015' could be 2014/15.*or 2015/16.*'2015/16' or 'FY2015/16'.*"
+        r"'2015-04-01'",
+    ):
+        encode(df)
+    df = make_panel(periods=[fy(y) for y in range(2012, 2018)], adoption={"a": "2015Q1"})
+    with pytest.raises(PanelError, match=r"holds quarters.*index 0 \('2015Q1'\)"):
+        encode(df)
+
+
+def test_ambiguous_time_labels_refused_unless_settled():
+    df = make_panel(periods=["2011-12"], adoption={"a": "2030/31"})
+    with pytest.raises(
+        PanelError,
+        match=r"Time column 'period' has labels that read both as a month and as a financial "
+        r"year in 4 rows \(index 0 \('2011-12'\), 1 \('2011-12'\).*freq='fy'.*freq='month'"
+        r".*'FY2011/12'",
+    ):
+        encode(df)
+
+
+def test_explicit_freq_settles_ambiguous_time_labels():
+    df = make_panel(periods=["2010-11", "2011-12", "2012/13"], adoption={"a": "2011/12"})
+    assert encode(df).period_labels == ["2010/11", "2011/12", "2012/13"]
+    df = make_panel(periods=["2010-11", "2011-12"], adoption={"a": "2011-12"})
+    p = encode(df, freq="fy")
+    assert p.period_labels == ["2010/11", "2011/12"] and p.adoption_idx[0] == 1
+    assert "read as financial years (as freq='fy' says)" in p.summary()
+    with pytest.raises(PanelError, match=r"2010-11 to 2011-12 \(freq month\) has no rows"):
+        encode(df, freq="month")
+
+
+def test_month_labels_with_a_fy_looking_month_stay_monthly():
+    months = [f"2011-{m:02d}" for m in range(1, 13)]
+    df = make_panel(periods=months, adoption={"a": "2011-12", "b": "2011-11"})
+    p = encode(df)
+    assert p.freq == "month" and p.period_labels[-1] == "2011-12"
+    np.testing.assert_array_equal(p.adoption_idx, [11, 10, -1, -1])
+    assert "financial" not in p.summary()
+
+
+def test_ambiguous_adoption_refused_where_readings_differ():
+    quarters = [f"{y}Q{q}" for y in (2011, 2012) for q in (1, 2, 3, 4)]
+    df = make_panel(periods=quarters, adoption={"a": "2011-12"})
+    with pytest.raises(
+        PanelError,
+        match=r"Adoption column 'start' has labels that read both as a month and as a financial "
+        r"year.*freq quarter.*8 rows \(index 0, 1, 2, 3, 4, 5, 6, 7\): '2011-12' \(as "
+        r"December 2011: "
+        r"2011Q4; as a financial year: 2011Q2\).*'FY2011/12'.*'2011-12-01'",
+    ):
+        encode(df)
+    # where both readings fall in the same period there is nothing to refuse
+    p = encode(make_panel(periods=(2010, 2011, 2012, 2013), adoption={"a": "2011/12"}))
+    assert p.period_labels[p.adoption_idx[0]] == "2011"
+    assert "fall in the same panel period either way" in p.summary()
+
+
+def test_adoption_mixing_financial_years_and_months_refused():
+    df = make_panel(periods=[fy(y) for y in range(2012, 2018)], adoption={"a": "2014/15"})
+    df.loc[df["area"] == "b", "start"] = "2015-07"
+    with pytest.raises(
+        PanelError,
+        match=r"mixes financial-year labels, in 6 rows \(index 0 \('2014/15'\).*with month "
+        r"labels, in 6 rows \(index 6 \('2015-07'\)",
+    ):
+        encode(df)
+
+
+def test_bad_financial_year_names_rows_and_forms():
+    df = make_panel(periods=["2017/18", "2018/19", "2019/20", "2020/21"])
+    df["start"] = df["start"].astype(object)
+    df.loc[df["period"] == "2019/20", "period"] = "2019/21"
+    with pytest.raises(
+        PanelError,
+        match=r"not periods in 4 rows \(index 2 \('2019/21'\), 6 \('2019/21'\).*financial years "
+        r"\('2019/20', '2019-20', '201920', 'FY2019/20'.*consecutive years",
+    ):
+        encode(df)
+    df = make_panel(periods=["2017/18", "2018/19"], adoption={"a": "2018/2020"})
+    with pytest.raises(PanelError, match=r"Adoption column 'start'.*'2018/2020'.*consecutive"):
+        encode(df)
+
+
+def test_financial_quarter_panel():
+    quarters = [f"{fy(y)} Q{q}" for y in (2018, 2019) for q in (1, 2, 3, 4)]
+    df = make_panel(periods=quarters, adoption={"a": "2019/20", "b": "2018-11-05"})
+    p = encode(df)
+    assert p.freq == "fq"
+    assert p.period_labels[:2] == ["2018/19 Q1", "2018/19 Q2"]
+    assert [p.period_labels[i] for i in p.adoption_idx[:2]] == ["2019/20 Q1", "2018/19 Q3"]
+    s = p.summary()
+    assert "adoption financial years mapped to their first financial quarter" in s
+    assert "(e.g. 2018-11-05 -> 2018/19 Q3)" in s
+    # the same panel from quarterly dates, with freq given
+    dates = pd.period_range("2018-04", periods=8, freq="Q-MAR").start_time
+    p2 = encode(make_panel(periods=dates, adoption={"a": "2019-04-01"}), freq="fq")
+    assert p2.period_labels == p.period_labels and p2.adoption_idx[0] == 4
+    assert encode(make_panel(periods=dates, adoption={"a": "2019-04-01"})).freq == "quarter"
+
+
+def test_financial_year_adoption_on_calendar_panels():
+    p = encode(make_panel(adoption={"a": "2016/17", "b": "FY2017-18"}))
+    np.testing.assert_array_equal(p.adoption_idx, [1, 2, -1, -1])
+    assert "adoption financial years mapped to the year in which they start" in p.summary()
+    quarters = [f"{y}Q{q}" for y in (2013, 2014) for q in (1, 2, 3, 4)]
+    p = encode(make_panel(periods=quarters, adoption={"a": "2013/14", "b": "2013/14 Q4"}))
+    assert [p.period_labels[i] for i in p.adoption_idx[:2]] == ["2013Q2", "2014Q1"]
+
+
+def test_explicit_freq_refuses_what_it_cannot_place():
+    with pytest.raises(
+        PanelError,
+        match=r"Time column 'period' holds years \(e\.g\. 2019\), which cannot be read at "
+        r"freq='fy'.*ambiguous.*16 rows \(index 0 \(2015\).*'2019/20'",
+    ):
+        encode(make_panel(), freq="fy")
+    with pytest.raises(PanelError, match=r"holds years.*freq='quarter'.*coarser"):
+        encode(make_panel(), freq="quarter")
+    with pytest.raises(PanelError, match=r"holds financial years.*freq='year'.*not calendar"):
+        encode(make_panel(periods=[fy(y) for y in range(2015, 2019)]), freq="year")
+    with pytest.raises(ValueError, match="Unknown frequency"):
+        encode(make_panel(), freq="weekly")
+
+
+def test_compact_and_period_financial_years_in_the_time_column():
+    df = make_panel(periods=[201516, 201617, 201718, 201819], adoption={"a": 201617})
+    p = encode(df)
+    assert p.freq == "fy" and p.period_labels[0] == "2015/16" and p.adoption_idx[0] == 1
+    periods = pd.period_range("2016", periods=4, freq="Y-MAR")
+    p = encode(make_panel(periods=periods, adoption={"a": "2016/17"}))
+    assert p.period_labels[0] == "2015/16" and p.adoption_idx[0] == 1
+
+
+def test_panel_without_notes_field_still_builds():
+    p = encode(make_panel())
+    fields = {k: getattr(p, k) for k in p.__dataclass_fields__ if k != "notes"}
+    assert Panel(**fields).notes == ()
+
+
+def test_summary_notes_coarser_adoption():
+    quarters = [f"{y}Q{q}" for y in (2013, 2014, 2015) for q in (1, 2, 3, 4)]
+    p = encode(make_panel(periods=quarters, adoption={"a": "2014", "b": "2014Q3"}))
+    assert "Note: adoption years mapped to their first quarter (e.g. 2014 -> 2014Q1)" in p.summary()
+    assert "Note:" not in encode(make_panel()).summary()

@@ -1,0 +1,175 @@
+"""The encoded panel: validated cells as flat, integer-indexed arrays (from ``encode_panel``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from staggered.errors import _fmt, _plural
+from staggered.periods import FREQ_DESCRIPTIONS
+
+__all__ = ["Panel"]
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """A validated panel as flat arrays over cells (kept rows, sorted by unit then period).
+
+    Attributes
+    ----------
+    unit_labels : numpy.ndarray
+        ``(U,)`` object array of unit ids as given (whole-number float ids become ints), sorted.
+    period_labels : list of str
+        ``(T,)`` labels of the full regular period grid: ``"2019"``, ``"2019Q3"``, ``"2019-07"``,
+        or for financial periods ``"2019/20"`` and ``"2019/20 Q1"``.
+    freq : str
+        ``"year"``, ``"quarter"``, ``"month"``, or ``"fy"`` (financial years, April to March) and
+        ``"fq"`` (financial quarters, Q1 = April to June).
+    unit_idx, period_idx : numpy.ndarray
+        ``(N,)`` int64 indices of each cell into ``unit_labels`` / ``period_labels``.
+    y : numpy.ndarray
+        ``(N,)`` float64 outcome.
+    exposure : numpy.ndarray
+        ``(N,)`` float64 exposure (ones without an exposure column).
+    adoption_idx : numpy.ndarray
+        ``(U,)`` int64 index into the period grid of each unit's first treated period; -1 when
+        the unit is never treated within the panel (including late adopters).
+    group_idx : numpy.ndarray or None
+        ``(U,)`` int64 index into ``group_labels``; None without a group column.
+    group_labels : numpy.ndarray or None
+        ``(G,)`` object array of group ids, sorted.
+    row_index : numpy.ndarray
+        ``(N,)`` index label of each cell's row in the input DataFrame.
+    columns : dict
+        Role (``unit, time, outcome, exposure, adoption, treated, group``) to column name.
+    late_adopters : list
+        Units adopting after the last panel period; kept as comparison units throughout.
+    dropped_always_treated : list
+        Units dropped because they were treated in every panel period
+        (``drop_always_treated=True``).
+    family : str
+        ``"count"`` or ``"gaussian"``.
+    notes : tuple of str
+        How values were read or mapped where that was not one to one: adoption values coarser
+        or finer than the panel period, labels such as ``2011-12`` read as financial years or
+        months. Shown by :meth:`summary`.
+    """
+
+    unit_labels: np.ndarray
+    period_labels: list[str]
+    freq: str
+    unit_idx: np.ndarray
+    period_idx: np.ndarray
+    y: np.ndarray
+    exposure: np.ndarray
+    adoption_idx: np.ndarray
+    group_idx: np.ndarray | None
+    group_labels: np.ndarray | None
+    row_index: np.ndarray
+    columns: dict[str, str | None]
+    late_adopters: list
+    dropped_always_treated: list
+    family: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_units(self) -> int:
+        """Number of units ``U``."""
+        return len(self.unit_labels)
+
+    @property
+    def n_periods(self) -> int:
+        """Number of periods ``T`` in the regular grid."""
+        return len(self.period_labels)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of observed unit-period cells ``N``."""
+        return len(self.y)
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups (0 without a group column)."""
+        return 0 if self.group_labels is None else len(self.group_labels)
+
+    @property
+    def treated_units(self) -> np.ndarray:
+        """``(U,)`` bool: the unit adopts within the panel."""
+        return self.adoption_idx >= 0
+
+    def summary(self) -> str:
+        """Describe the panel in a few lines.
+
+        Returns
+        -------
+        str
+            Units (treated / never / late adopters), period range and frequency, cells,
+            cohorts (the first treated period of each, with its number of units), how adoption
+            values were mapped onto the periods (see :attr:`notes`), groups and dropped units.
+        """
+        n_treated = int(self.treated_units.sum())
+        n_late = len(self.late_adopters)
+        n_never = self.n_units - n_treated - n_late
+        full = self.n_units * self.n_periods
+        balance = (
+            "balanced" if self.n_cells == full else f"unbalanced: {full - self.n_cells} missing"
+        )
+        freq = self.freq
+        if self.freq in FREQ_DESCRIPTIONS:
+            freq += f": {FREQ_DESCRIPTIONS[self.freq]}"
+        lines = [
+            f"Units: {self.n_units} ({n_treated} treated, {n_never} never treated, "
+            f"{n_late} late adopters); family {self.family}",
+            f"Periods: {self.period_labels[0]} to {self.period_labels[-1]} "
+            f"({self.n_periods} periods, freq {freq})",
+            f"Cells: {self.n_cells} ({balance})",
+        ]
+        cohorts, counts = np.unique(self.adoption_idx[self.treated_units], return_counts=True)
+        cohort_sizes = [
+            f"{self.period_labels[c]} ({_plural(int(k), 'unit')})"
+            for c, k in zip(cohorts, counts, strict=True)
+        ]
+        lines.append("Cohorts (first treated period): " + _fmt(cohort_sizes, limit=20))
+        lines += [f"Note: {note}" for note in self.notes]
+        if self.group_labels is not None and self.group_idx is not None:
+            sizes = np.bincount(self.group_idx, minlength=self.n_groups)
+            lines.append(
+                f"Groups: {self.n_groups} ("
+                + _fmt([f"{g}: {k}" for g, k in zip(self.group_labels, sizes, strict=True)])
+                + ")"
+            )
+        if self.late_adopters:
+            lines.append(
+                f"Late adopters (adopt after {self.period_labels[-1]}; comparison units "
+                f"throughout): {len(self.late_adopters)} ({_fmt(self.late_adopters)})"
+            )
+        if self.dropped_always_treated:
+            lines.append(
+                f"Dropped always-treated units: {len(self.dropped_always_treated)} "
+                f"({_fmt(self.dropped_always_treated)})"
+            )
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the cells as a tidy DataFrame.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``unit``, ``period`` (label), ``y``, ``exposure``, ``adoption`` (label of the
+            unit's first treated period, ``""`` if not treated within the panel) and ``group``
+            (only with a group column), one row per cell.
+        """
+        labels = np.asarray(self.period_labels + [""], dtype=object)
+        out = {
+            "unit": self.unit_labels[self.unit_idx],
+            "period": labels[self.period_idx],
+            "y": self.y,
+            "exposure": self.exposure,
+            "adoption": labels[self.adoption_idx[self.unit_idx]],
+        }
+        if self.group_labels is not None and self.group_idx is not None:
+            out["group"] = self.group_labels[self.group_idx[self.unit_idx]]
+        return pd.DataFrame(out)
