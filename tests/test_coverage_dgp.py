@@ -1,0 +1,211 @@
+"""Fast tests of the coverage-study generator (benchmarks/coverage_dgp.py); no MCMC."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import staggered as stg
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "coverage_dgp.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("coverage_dgp", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("coverage_dgp", module)
+    spec.loader.exec_module(sys.modules["coverage_dgp"])
+    return sys.modules["coverage_dgp"]
+
+
+dgp = _load()
+GRID = dgp.GRID
+PERIOD_RE = {"year": r"^\d{4}$", "quarter": r"^\d{4}Q[1-4]$", "month": r"^\d{4}-(0[1-9]|1[0-2])$"}
+
+
+@pytest.fixture(scope="module")
+def generated():
+    return {cfg.name: dgp.generate(cfg) for cfg in GRID}
+
+
+def test_grid_spans_the_listed_dimensions(generated):
+    assert len(GRID) >= 40
+    assert len({c.name for c in GRID}) == len(GRID)
+    assert len({c.seed for c in GRID}) == len(GRID)
+    assert {c.freq for c in GRID} == {"year", "quarter", "month"}
+    for freq in ("year", "quarter", "month"):
+        assert sum(c.freq == freq for c in GRID) >= 10
+    assert min(c.n_units for c in GRID) <= 30 and max(c.n_units for c in GRID) >= 300
+    medians = [g.panel["admissions"].median() for g in generated.values()]
+    assert min(medians) < 10 and max(medians) >= 5e4
+    assert {c.noise for c in GRID} == {"poisson", "negbin", "poisson-lognormal"}
+    assert max(c.overdispersion for c in GRID if c.noise != "poisson") >= 0.3
+    assert any(c.pop_jump > 0 for c in GRID) and max(c.pop_growth_sd for c in GRID) >= 0.02
+    assert any(c.ramp_years > 0 for c in GRID)
+    assert {"quadratic", "smooth"} <= {c.trend for c in GRID}
+    assert max(c.ar_rho for c in GRID if c.selection == "shock") >= 0.7
+    assert {c.freq for c in GRID if c.selection == "shock"} == {"year", "quarter", "month"}
+    assert all(c.season_amp > 0 for c in GRID if c.freq != "year")
+    assert any(c.season_unit_sd > 0 for c in GRID)
+    assert {"delayed", "jcurve", "temporary", "null"} <= {c.shape for c in GRID}
+    assert sum(c.is_null for c in GRID) >= 6
+    assert any(c.missing > 0 for c in GRID) and any(c.late_entry > 0 for c in GRID)
+    assert any(c.adopt_label == "year" for c in GRID if c.freq != "year")
+    assert set(dgp.QUICK) <= set(dgp.BY_NAME)
+
+
+@pytest.mark.parametrize("name", ["y09-delayed-rtm", "q09-unbalanced", "m08-strong-pln"])
+def test_panels_are_deterministic_per_seed(name):
+    cfg = dgp.get(name)
+    a, b = dgp.generate(cfg), dgp.generate(cfg)
+    pd.testing.assert_frame_equal(a.panel, b.panel)
+    pd.testing.assert_frame_equal(a.truth, b.truth)
+    other = dgp.generate(replace(cfg, seed=cfg.seed + 1000))
+    assert not np.array_equal(other.latent["mu0"], a.latent["mu0"]) and not a.panel.equals(
+        other.panel
+    )
+
+
+def _injected(cfg):
+    """Truth recomputed from two noiseless panels (with and without the programme)."""
+    with_effect = dgp.generate(cfg, noiseless=True).panel
+    without = dgp.generate(replace(cfg, shape="null"), noiseless=True).panel
+    pd.testing.assert_frame_equal(
+        with_effect.drop(columns="admissions"), without.drop(columns="admissions")
+    )
+    # event time as the package defines it (Gaussian family: float outcomes are allowed)
+    enc = stg.encode_panel(with_effect, **dgp.COLUMNS, family="gaussian")
+    design = stg.build_design(enc, placebo=0)
+    event_time = pd.Series(design.event_time, index=enc.row_index).reindex(with_effect.index)
+    cells = with_effect.assign(
+        mu1=with_effect["admissions"], mu0=without["admissions"], event_time=event_time.to_numpy()
+    )
+    cells = cells[(cells["start"] != "") & (cells["event_time"] >= 0)]
+    unit = cells.assign(value=cells["mu1"] / cells["mu0"] - 1.0)
+    sums = cells.groupby("event_time")[["mu1", "mu0"]].sum()
+    pooled = (sums["mu1"] / sums["mu0"] - 1.0).rename("value").reset_index()
+    return pooled, unit[["area", "event_time", "value"]].rename(columns={"area": "id"})
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "y04-300-jcurve-pln",
+        "y12-ramp",
+        "y15-unbalanced",
+        "y16-size-heterogeneity",
+        "q09-unbalanced",
+        "q11-year-labels",
+        "m07-ramp",
+        "m09-unbalanced",
+    ],
+)
+def test_truth_equals_the_injected_effect(name):
+    cfg = dgp.get(name)
+    g = dgp.generate(cfg)
+    pooled, unit = _injected(cfg)
+    t_pooled = g.truth[g.truth["scope"] == "pooled"].reset_index(drop=True)
+    np.testing.assert_array_equal(t_pooled["event_time"], pooled["event_time"])
+    np.testing.assert_allclose(t_pooled["value"], pooled["value"], rtol=1e-9, atol=1e-12)
+    t_unit = g.truth[g.truth["scope"] == "unit"].merge(
+        unit,
+        on=["id", "event_time"],
+        how="outer",
+        suffixes=("", "_injected"),
+        indicator=True,
+    )
+    assert (t_unit["_merge"] == "both").all()
+    np.testing.assert_allclose(t_unit["value"], t_unit["value_injected"], rtol=1e-9, atol=1e-12)
+    assert (np.abs(t_pooled["value"]) > 1e-3).any()
+
+
+def test_homogeneous_effect_follows_the_declared_shape():
+    cfg = replace(dgp.get("q01-delayed"), unit_sd=0.0, group_sd=0.0, shape="jcurve")
+    g = dgp.generate(cfg)
+    expected = cfg.size * dgp.SHAPES["jcurve"](g.truth["event_time"].to_numpy() / 4.0)
+    np.testing.assert_allclose(g.truth["value"], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_null_panels_have_zero_truth(generated):
+    for cfg in GRID:
+        if cfg.is_null:
+            g = generated[cfg.name]
+            assert len(g.truth) > 0
+            assert (g.truth["value"] == 0.0).all(), cfg.name
+            assert (g.latent["tau"] == 0.0).all()
+            assert (g.latent["mu1"] == g.latent["mu0"]).all()
+
+
+def test_selection_panels_adopt_after_a_high_shock(generated):
+    shock_cfgs = [c for c in GRID if c.selection == "shock"]
+    assert len(shock_cfgs) >= 4
+    for cfg in shock_cfgs:
+        lat = generated[cfg.name].latent
+        treated = lat["adoption"] >= 0
+        ppy = cfg.periods_per_year
+        # the selection statistic is the mean shock over the year before adoption
+        recomputed = [
+            lat["shock"][i, a - ppy : a].mean()
+            for i, a in zip(np.flatnonzero(treated), lat["adoption"][treated], strict=True)
+        ]
+        np.testing.assert_allclose(lat["selection_stat"][treated], recomputed)
+        stat = lat["selection_stat"][treated]
+        assert stat.mean() > lat["selection_threshold"] > 0, cfg.name
+        assert (stat > 0).mean() >= 0.7, cfg.name
+        # with random adoption the year before adoption is not high on average
+        rand = dgp.generate(replace(cfg, selection="random")).latent
+        rstat = rand["selection_stat"][rand["adoption"] >= 0]
+        assert stat.mean() > rstat.mean() + 0.5 * lat["selection_threshold"], cfg.name
+
+
+def test_panels_pass_validation_and_design(generated):
+    for cfg in GRID:
+        g = generated[cfg.name]
+        df = g.panel
+        assert list(df.columns) == [
+            "area",
+            "period",
+            "admissions",
+            "population",
+            "start",
+            "programme",
+        ]
+        assert df["admissions"].dtype == np.int64 and (df["admissions"] >= 0).all()
+        assert (df["population"] > 0).all()
+        labels = df["period"].astype(str)
+        assert labels.str.match(PERIOD_RE[cfg.freq]).all(), cfg.name
+        starts = df.loc[df["start"] != "", "start"]
+        start_re = PERIOD_RE["year" if cfg.adopt_label == "year" else cfg.freq]
+        assert starts.str.match(start_re).all(), cfg.name
+        assert (df.loc[df["start"] == "", "programme"] == "").all()
+        assert (df.loc[df["start"] != "", "programme"] != "").all()
+        panel = stg.encode_panel(df, **g.columns)
+        assert panel.n_units == cfg.n_units and panel.n_periods == cfg.n_periods
+        assert panel.n_cells == len(df)
+        stg.build_design(panel, placebo=3)  # the fit's default design
+        adopt = g.latent["adoption"]
+        np.testing.assert_array_equal(panel.adoption_idx, adopt)
+        e = g.truth["event_time"]
+        assert (e >= 0).all()
+        assert g.truth.loc[g.truth["scope"] == "pooled", "event_time"].is_unique
+        if cfg.missing or cfg.late_entry:
+            assert len(df) < cfg.n_units * cfg.n_periods
+            if cfg.late_entry:
+                first = df.groupby("area", sort=False)["period"].first().astype(str)
+                assert (first != str(g.latent["periods"][0])).any()
+        else:
+            assert len(df) == cfg.n_units * cfg.n_periods
+
+
+def test_truth_only_counts_observed_cells():
+    g = dgp.generate(dgp.get("q09-unbalanced"))
+    lat = g.latent
+    cells = lat["observed"] & (lat["event_time"] >= 0)
+    assert (g.truth["scope"] == "unit").sum() == cells.sum()
+    assert not lat["observed"][lat["event_time"] >= 0].all()  # some treated cells missing
