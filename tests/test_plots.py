@@ -80,3 +80,59 @@ def test_report_html_has_every_section(tiny_fit, tmp_path):
     )
     text = path.read_text()
     assert "pymc" in text and "Units: 30" in text
+
+
+def _caveats(fig):
+    return [t.get_text() for t in fig.texts if "DID NOT CONVERGE" in t.get_text()]
+
+
+def test_figures_of_an_unconverged_fit_carry_a_red_caveat(small_sim):
+    from fakes import CONVERGED, UNCONVERGED, fake_fit
+
+    bad, good = fake_fit(small_sim, UNCONVERGED), fake_fit(small_sim, CONVERGED)
+    site = str(bad.panel.unit_labels[bad.design.treated_units[0]])
+    makers = [
+        plots.event_study,
+        plots.site_trajectories,
+        plots.forest,
+        lambda f: plots.observed_vs_counterfactual(f, site),
+        plots.rank_plot,
+    ]
+    for make in makers:
+        fig = make(bad)
+        assert len(_caveats(fig)) == 1
+        # the strip sits above every axes: nothing is drawn under it
+        strip_bottom = min(p.get_y() for p in fig.artists if hasattr(p, "get_y"))
+        assert all(ax.get_position().y1 <= strip_bottom + 1e-9 for ax in fig.axes)
+        plt.close(fig)
+        fig = make(good)
+        assert _caveats(fig) == [] and fig.artists == []
+        plt.close(fig)
+
+
+def test_report_of_an_unconverged_fit_opens_with_a_red_banner(small_sim, tmp_path):
+    import re
+
+    from fakes import CONVERGED, UNCONVERGED, fake_fit
+    from staggered.report import build_report
+
+    text = build_report(fake_fit(small_sim, UNCONVERGED))
+    body = text.split("<body>", 1)[1].lstrip()
+    assert body.startswith("<div class='banner' role='alert'>WARNING: the sampler did not converge")
+    banner = body.split("</div>", 1)[0]
+    assert "max R-hat 1.310 &gt; 1.010 allowed" in banner
+    assert "40% of draws hit the maximum tree depth 10" in banner
+    assert "draws=" in banner  # fitted from Python: the advice names arguments
+    assert "stale text" not in text  # problems come from the numbers
+    # no green box anywhere, and the pre-trend verdict carries the caveat
+    assert "class='ok'" not in text
+    pretrend = text.split("<h2>Pre-trend check</h2>", 1)[1]
+    assert re.match(r"\s*<p class='bad'><b>Not interpretable: the sampler did not", pretrend)
+    assert "NUTS tree depth: mean 4.1, largest 10; 40% of draws at the maximum depth 10" in text
+
+    cli = build_report(fake_fit(small_sim, UNCONVERGED, command="staggered fit p.csv"))
+    assert "--draws" in cli.split("</div>", 1)[0]
+
+    good = build_report(fake_fit(small_sim, CONVERGED))
+    assert "banner" not in good.split("</style>", 1)[1] and "class='bad'" not in good
+    assert "No sampling problems detected." in good

@@ -1,4 +1,8 @@
-"""Command line: ``staggered fit | demo | simulate | specs`` (a thin layer over the API)."""
+"""Command line: ``staggered fit | demo | simulate | specs`` (a thin layer over the API).
+
+Heavy libraries (PyMC, JAX, ArviZ, matplotlib, pandas) are imported inside the command
+handlers, so that ``staggered --help`` and ``staggered specs`` start in well under a second.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,25 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from staggered.data import PanelError
+
+class _Scenarios:
+    """The ``simulate`` scenario names, read from ``staggered.simulate`` only when needed."""
+
+    def _names(self) -> list[str]:
+        from staggered.simulate import SCENARIOS
+
+        return [*sorted(SCENARIOS), "prior"]
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __contains__(self, name) -> bool:
+        return name in self._names()
 
 
 def _add_sampler_args(p: argparse.ArgumentParser, *, draws: int = 1000, chains: int = 4) -> None:
@@ -70,9 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_sampler_args(d)
 
     s = sub.add_parser("simulate", help="simulate a scenario panel with known truth")
-    from staggered.simulate import SCENARIOS
-
-    s.add_argument("scenario", choices=[*sorted(SCENARIOS), "prior"], help="scenario name")
+    s.add_argument("scenario", choices=_Scenarios(), metavar="SCENARIO", help="one of %(choices)s")
     s.add_argument("--model", default="negbin-rw", help="spec whose prior 'prior' draws from")
     s.add_argument("--out", required=True, type=Path, help="panel CSV to write")
     s.add_argument("--truth", type=Path, help="truth CSV (default: <out stem>_truth.csv)")
@@ -119,7 +136,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def write_outputs(fit, out: Path) -> pd.DataFrame:
-    """Write effects.csv, posterior.nc, diagnostics.json, summary.txt, figures, report.html."""
+    """Write effects.csv, posterior.nc, diagnostics.json, summary.txt, figures, report.html.
+
+    An unconverged fit's ``summary.txt`` opens with the WARNING line, its ``diagnostics.json``
+    has ``"converged": false`` and the problems, and its figures and report say so too.
+    """
+    from staggered.diagnostics import find_problems, problems_text
+
     out.mkdir(parents=True, exist_ok=True)
     effects = fit.effects()
     effects.to_csv(out / "effects.csv", index=False, float_format="%.6g")
@@ -128,8 +151,15 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
     diagnostics = {
         k: (None if isinstance(v, float) and v != v else v) for k, v in fit.diagnostics.items()
     }
+    problems = find_problems(fit.diagnostics)
+    diagnostics["problems"] = problems
+    diagnostics["converged"] = not problems
     (out / "diagnostics.json").write_text(json.dumps(diagnostics, indent=2) + "\n")
-    (out / "summary.txt").write_text(fit.summary() + "\n")
+    summary = fit.summary()
+    warning = problems_text(fit.diagnostics)
+    if warning and warning not in summary:
+        summary = warning + "\n" + summary
+    (out / "summary.txt").write_text(summary + "\n")
     from staggered.plots import write_figures
     from staggered.report import write_report
 
@@ -138,7 +168,17 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
     return effects
 
 
+def _print_warning(text: str) -> None:
+    """Print a WARNING paragraph to stdout, where the tables go (warnings also go to stderr)."""
+    if text:
+        print(f"\n{text}\n", flush=True)
+
+
 def _print_headline(fit, effects: pd.DataFrame, out: Path, rope: float = 0.02) -> None:
+    from staggered.diagnostics import problems_text
+
+    warning = problems_text(fit.diagnostics)
+    _print_warning(warning)
     print(fit.summary())
     pooled = effects[(effects["scope"] == "pooled")]
     measure = "relative" if fit.spec.is_count else "absolute"
@@ -151,20 +191,14 @@ def _print_headline(fit, effects: pd.DataFrame, out: Path, rope: float = 0.02) -
     )
     if fit.design.placebo:
         print()
+        if warning:
+            print("Not interpretable (the sampler did not converge):")
         print(fit.pretrends(rope=rope))
     print(
         f"\nWrote {out}/effects.csv, posterior.nc, diagnostics.json, summary.txt, "
         "figures and report.html"
     )
-    problems = fit.diagnostics.get("problems") or []
-    if problems:
-        print(
-            "\nWARNING: the sampler did not converge ("
-            + "; ".join(problems)
-            + "). Do not interpret these effects or the pre-trend check: rerun with more "
-            "--draws/--tune or a higher --target-accept.",
-            file=sys.stderr,
-        )
+    _print_warning(warning)
 
 
 def _command_line() -> str:
@@ -192,6 +226,8 @@ def _fit_kwargs(args) -> dict:
 
 
 def _run_fit(args) -> int:
+    import pandas as pd
+
     from staggered.fit import fit
 
     if not args.panel.exists():
@@ -303,10 +339,14 @@ def _run_sbc(args) -> int:
 
 
 def _run_compare_sites(args) -> int:
+    import pandas as pd
+
     from staggered import compare
+    from staggered.diagnostics import problems_text
     from staggered.io import load
 
     fit = load(args.results / "posterior.nc")
+    warning = problems_text(fit.diagnostics)
     window = None
     if args.window:
         try:
@@ -330,6 +370,7 @@ def _run_compare_sites(args) -> int:
     ttd = compare.time_to_detectable(effects, threshold=args.threshold, scope=args.scope)
     averted = compare.averted(effects, scope=args.scope)
     pd.set_option("display.width", 120)
+    _print_warning(warning)
     print(f"Ranks of {args.scope}s by relative effect at {where} (1 = largest reduction):")
     print(ranks.round(3).to_string(index=False))
     print("\nP(row site reduced admissions more than column site):")
@@ -343,19 +384,26 @@ def _run_compare_sites(args) -> int:
     ttd.to_csv(args.results / f"compare_{args.scope}_detectable.csv", index=False)
     averted.to_csv(args.results / f"compare_{args.scope}_averted.csv", index=False)
     print(f"\nWrote {args.results}/compare_{args.scope}_*.csv")
+    _print_warning(warning)
     return 0
 
 
 def _run_report(args) -> int:
+    from staggered.diagnostics import problems_text
     from staggered.io import load
     from staggered.report import write_report
 
-    path = write_report(load(args.results / "posterior.nc"), args.results)
+    fit = load(args.results / "posterior.nc")
+    path = write_report(fit, args.results)
     print(f"Wrote {path}")
+    _print_warning(problems_text(fit.diagnostics))
     return 0
 
 
 def _run_compare_models(args) -> int:
+    import pandas as pd
+
+    from staggered.diagnostics import advice, find_problems, is_converged
     from staggered.io import load
     from staggered.model_comparison import compare_models, plot_pooled_by_model
 
@@ -368,6 +416,14 @@ def _run_compare_models(args) -> int:
         fits[name] = load(path)
     table, pooled = compare_models(fits)
     pd.set_option("display.width", 140)
+    bad = [name for name, fit in fits.items() if not is_converged(fit.diagnostics)]
+    warning = "\n".join(
+        f"WARNING: model {name!r} did not converge: "
+        + "; ".join(find_problems(fits[name].diagnostics))
+        + f". Do not rank it or interpret its effects: {advice()}."
+        for name in bad
+    )
+    _print_warning(warning)
     n = int(table["n_cells"].iloc[0])
     print(f"PSIS-LOO on the {n} cells untreated in every fit (higher elpd_loo = better):")
     print(table.drop(columns=["n_cells"]).round(2).to_string())
@@ -382,10 +438,12 @@ def _run_compare_models(args) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out / "compare_models.csv")
         pooled.to_csv(args.out / "pooled_by_model.csv", index=False)
-        fig = plot_pooled_by_model(pooled)
+        caveat = f"DID NOT CONVERGE: {', '.join(bad)}: do not interpret" if bad else ""
+        fig = plot_pooled_by_model(pooled, caveat=caveat)
         fig.savefig(args.out / "models.png", dpi=110)
         plt.close(fig)
         print(f"\nWrote {args.out}/compare_models.csv, pooled_by_model.csv, models.png")
+    _print_warning(warning)
     return 0
 
 
@@ -402,6 +460,8 @@ def _run_specs(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``staggered`` command."""
     args = _parser().parse_args(argv)
+    from staggered.diagnostics import advice_style
+
     run = {
         "fit": _run_fit,
         "demo": _run_demo,
@@ -413,19 +473,23 @@ def main(argv: list[str] | None = None) -> int:
         "specs": _run_specs,
     }
     try:
-        with warnings.catch_warnings():
+        # sampling warnings name the command's flags (--draws), not Python arguments
+        with warnings.catch_warnings(), advice_style("cli"):
             warnings.simplefilter("default")
             return run[args.command](args)
-    except PanelError as err:
-        note = ""
-        if getattr(args, "panel", None) is not None and "index" in str(err):
-            note = (
-                f" (Row index k is line k + 2 of {args.panel}: rows count from 0 after the header.)"
-            )
-        print(f"staggered: bad panel: {err}{note}", file=sys.stderr)
-        return 2
     except (ValueError, FileNotFoundError) as err:
-        print(f"staggered: {err}", file=sys.stderr)
+        from staggered.data import PanelError  # imported here: pandas is slow to import
+
+        if isinstance(err, PanelError):
+            note = ""
+            if getattr(args, "panel", None) is not None and "index" in str(err):
+                note = (
+                    f" (Row index k is line k + 2 of {args.panel}: rows count from 0 after the "
+                    "header.)"
+                )
+            print(f"staggered: bad panel: {err}{note}", file=sys.stderr)
+        else:
+            print(f"staggered: {err}", file=sys.stderr)
         return 2
 
 

@@ -1,11 +1,29 @@
-"""Convergence diagnostics of a fit and the warnings they raise."""
+"""Convergence diagnostics of a fit and the warnings they raise.
+
+:func:`diagnose` computes the numbers (R-hat, ESS, divergences, tree depth) from an
+InferenceData. :func:`find_problems` turns a diagnostics dict into messages that print each
+threshold as it is compared; :func:`is_converged` and :func:`problems_text` are what every
+output made from a fit (console, ``summary.txt``, ``report.html``, figures, comparisons) uses
+to say that a fit did not converge.
+
+Advice names Python arguments (``draws=``) by default and command-line flags (``--draws``)
+inside :func:`advice_style` ``("cli")``, which the command line sets.
+
+This module imports no heavy library at import time (ArviZ is imported by :func:`diagnose`).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
+
+if TYPE_CHECKING:
+    import arviz as az
 
 # cell-level deterministics: large and redundant for convergence checks
 _CELL_VARS = ("eta0", "tau")
@@ -13,13 +31,80 @@ _CELL_VARS = ("eta0", "tau")
 # judged on their scales and on the counterfactual and effects they feed
 _SIGN_FREE_VARS = ("factor", "factor_loading_z")
 
+#: Largest acceptable R-hat.
+RHAT_MAX = 1.01
+#: Bulk and tail ESS required: this many, or a quarter of all draws if fewer draws were taken.
+ESS_MIN = 400
+#: Largest acceptable share of draws whose trajectory hit the sampler's maximum tree depth.
+MAX_DEPTH_SHARE = 0.10
+#: Maximum tree depth of every sampler ``fit`` offers (numpyro, blackjax, nutpie, pymc).
+DEFAULT_MAX_TREE_DEPTH = 10
+
+# sample_stats names: PyMC (pymc, numpyro and blackjax paths) writes ``tree_depth``; nutpie
+# writes ``depth``. PyMC's NUTS flags saturation as ``reached_max_treedepth``, nutpie as
+# ``maxdepth_reached``; numpyro and blackjax give no flag (PyMC's numpyro path derives
+# tree_depth = floor(log2(n_steps)) + 1, which is 10 for the 512..1023 steps of depth 10).
+_DEPTH_STATS = ("tree_depth", "depth")
+_AT_MAX_STATS = ("reached_max_treedepth", "maxdepth_reached")
+
+_ADVICE = {
+    "python": (
+        "refit with more draws= and tune=, a higher target_accept= (e.g. 0.95) or a simpler model"
+    ),
+    "cli": (
+        "rerun with more --draws and --tune, a higher --target-accept (e.g. 0.95) or a simpler "
+        "--model"
+    ),
+}
+_style = "python"
+
 
 class SamplingWarning(UserWarning):
     """Raised (as a warning) when convergence diagnostics flag a problem."""
 
 
-def diagnose(idata: az.InferenceData) -> dict:
-    """Convergence diagnostics over all parameters except cell-level deterministics."""
+@contextlib.contextmanager
+def advice_style(style: str) -> Iterator[None]:
+    """Word the advice in warnings for ``"python"`` (``draws=``) or ``"cli"`` (``--draws``).
+
+    Parameters
+    ----------
+    style : {"python", "cli"}
+        How to name the sampler settings inside the ``with`` block.
+    """
+    global _style
+    if style not in _ADVICE:
+        raise ValueError(f"style must be one of {tuple(_ADVICE)}, got {style!r}")
+    previous, _style = _style, style
+    try:
+        yield
+    finally:
+        _style = previous
+
+
+def advice(style: str | None = None) -> str:
+    """What to do about a sampling problem, naming arguments (``python``) or flags (``cli``)."""
+    return _ADVICE[_style if style is None else style]
+
+
+def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_DEPTH) -> dict:
+    """Convergence diagnostics over all parameters except cell-level deterministics.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        Posterior draws, with ``sample_stats`` where the sampler wrote them.
+    max_tree_depth : int, default 10
+        The sampler's maximum tree depth (used where the sampler does not flag saturation).
+
+    Returns
+    -------
+    dict
+        ``chains, draws, max_rhat`` (NaN with one chain), ``min_ess_bulk, min_ess_tail,
+        divergences`` and the tree depth (:func:`tree_depth_stats`).
+    """
+    import arviz as az
+
     post = idata.posterior
     names = [v for v in post.data_vars if v not in _CELL_VARS + _SIGN_FREE_VARS]
     n_chains = post.sizes["chain"]
@@ -39,27 +124,210 @@ def diagnose(idata: az.InferenceData) -> dict:
     stats = idata.get("sample_stats")
     div = stats.get("diverging") if stats is not None else None
     out["divergences"] = int(div.sum()) if div is not None else 0
+    out.update(tree_depth_stats(stats, max_tree_depth=max_tree_depth))
     return out
 
 
-def _warn_on_problems(diag: dict) -> list[str]:
+def tree_depth_stats(sample_stats, *, max_tree_depth: int = DEFAULT_MAX_TREE_DEPTH) -> dict:
+    """Mean and largest NUTS tree depth, and the share of draws at the maximum depth.
+
+    Parameters
+    ----------
+    sample_stats : xarray.Dataset or None
+        The ``sample_stats`` group (``tree_depth`` or nutpie's ``depth``; the saturation flag
+        ``reached_max_treedepth`` or ``maxdepth_reached`` where the sampler writes one).
+    max_tree_depth : int, default 10
+        The sampler's limit, used where there is no saturation flag.
+
+    Returns
+    -------
+    dict
+        ``mean_tree_depth``, ``max_tree_depth`` (the largest depth reached),
+        ``tree_depth_limit`` and ``share_at_max_depth``; None where the sampler wrote no tree
+        depth (or, without a flag, when depths beyond ``max_tree_depth`` show that the limit
+        was another one).
+    """
+    out: dict = {
+        "mean_tree_depth": None,
+        "max_tree_depth": None,
+        "tree_depth_limit": int(max_tree_depth),
+        "share_at_max_depth": None,
+    }
+    if sample_stats is None:
+        return out
+    depth = next((sample_stats[n] for n in _DEPTH_STATS if n in sample_stats), None)
+    flag = next((sample_stats[n] for n in _AT_MAX_STATS if n in sample_stats), None)
+    if depth is not None:
+        values = np.asarray(depth.values, dtype=float)
+        out["mean_tree_depth"] = round(float(values.mean()), 3)
+        out["max_tree_depth"] = int(values.max())
+        if flag is None and out["max_tree_depth"] <= max_tree_depth:
+            out["share_at_max_depth"] = float((values >= max_tree_depth).mean())
+    if flag is not None:
+        out["share_at_max_depth"] = float(np.asarray(flag.values, dtype=bool).mean())
+    return out
+
+
+def _number(value) -> float | None:
+    """A finite float, or None for a missing / null / NaN entry."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _compared(value: float, limit: float, op: str, digits: int) -> tuple[str, str]:
+    """``value`` and ``limit`` with the same precision, enough for ``op`` to read true."""
+    for d in range(digits, 7):
+        a, b = f"{value:.{d}f}", f"{limit:.{d}f}"
+        if (float(a) > float(b)) if op == ">" else (float(a) < float(b)):
+            return a, b
+    return f"{value:.{d}g}", f"{limit:.{d}g}"
+
+
+def ess_required(diagnostics: dict) -> float:
+    """ESS below which a fit is flagged: 400, or a quarter of all draws if fewer were taken."""
+    chains, draws = diagnostics.get("chains"), diagnostics.get("draws")
+    if not chains or not draws:
+        return float(ESS_MIN)
+    return float(min(ESS_MIN, chains * draws / 4))
+
+
+def find_problems(diagnostics: dict) -> list[str]:
+    """Sampling problems of a fit, each with the threshold it failed.
+
+    Thresholds print with the value's precision, raised until the comparison reads true
+    (``min bulk ESS 12.46 < 12.50 required``, never ``12.5 < 12.5``).
+
+    Parameters
+    ----------
+    diagnostics : dict
+        ``Fit.diagnostics`` (fresh or loaded) or the content of ``diagnostics.json``.
+
+    Returns
+    -------
+    list of str
+        Empty when nothing is flagged. A dict without diagnostics numbers falls back to its
+        stored ``problems``.
+    """
+    d = diagnostics
+    keys = ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "share_at_max_depth")
+    if not any(k in d for k in keys):
+        return list(d.get("problems") or [])
     problems = []
-    if diag["max_rhat"] > 1.01:
-        problems.append(f"max R-hat {diag['max_rhat']:.3f} > 1.01 (chains disagree)")
-    n_total = diag["chains"] * diag["draws"]
-    ess_floor = min(400, n_total / 4)
-    if diag["min_ess_bulk"] < ess_floor or diag["min_ess_tail"] < ess_floor:
+    rhat = _number(d.get("max_rhat"))
+    if rhat is not None and rhat > RHAT_MAX:
+        a, b = _compared(rhat, RHAT_MAX, ">", 3)
+        problems.append(f"max R-hat {a} > {b} allowed (chains disagree)")
+    floor = ess_required(d)
+    for kind in ("bulk", "tail"):
+        ess = _number(d.get(f"min_ess_{kind}"))
+        if ess is not None and ess < floor:
+            a, b = _compared(ess, floor, "<", 1)
+            problems.append(f"min {kind} ESS {a} < {b} required")
+    div = _number(d.get("divergences"))
+    if div is not None and div > 0:
+        n = int(div)
+        problems.append(f"{n} divergent transition{'s' if n != 1 else ''} after warm-up")
+    share = _number(d.get("share_at_max_depth"))
+    if share is not None and share > MAX_DEPTH_SHARE:
+        a, b = _compared(100 * share, 100 * MAX_DEPTH_SHARE, ">", 0)
+        limit = d.get("tree_depth_limit", DEFAULT_MAX_TREE_DEPTH)
         problems.append(
-            f"min ESS bulk {diag['min_ess_bulk']:.1f} / tail {diag['min_ess_tail']:.1f} "
-            f"< {ess_floor:.0f}"
+            f"{a}% of draws hit the maximum tree depth {limit}, at most {b}% allowed "
+            "(trajectories cut short: the posterior may be unexplored)"
         )
-    if diag["divergences"] > 0:
-        problems.append(f"{diag['divergences']} divergent transitions")
+    return problems
+
+
+def is_converged(diagnostics: dict) -> bool:
+    """True when :func:`find_problems` flags nothing (also for a fit without diagnostics)."""
+    return not find_problems(diagnostics)
+
+
+def problems_text(diagnostics: dict, *, style: str | None = None) -> str:
+    """One plain WARNING line for outputs of an unconverged fit; ``""`` when it converged.
+
+    Parameters
+    ----------
+    diagnostics : dict
+        ``Fit.diagnostics`` or the content of ``diagnostics.json``.
+    style : {"python", "cli"}, optional
+        Name arguments or flags in the advice (default: the current :func:`advice_style`).
+
+    Returns
+    -------
+    str
+    """
+    problems = find_problems(diagnostics)
+    if not problems:
+        return ""
+    return (
+        "WARNING: the sampler did not converge: " + "; ".join(problems) + ". Do not interpret "
+        f"these effects, the pre-trend check or the site comparisons: {advice(style)}."
+    )
+
+
+def caveat_text(diagnostics: dict) -> str:
+    """Short caveat drawn on figures of an unconverged fit; ``""`` when it converged."""
+    if is_converged(diagnostics):
+        return ""
+    return "SAMPLER DID NOT CONVERGE: do not interpret this figure (see diagnostics.json)"
+
+
+def warn_unconverged(diagnostics: dict, *, source: str = "this fit", stacklevel: int = 2) -> str:
+    """Issue a :class:`SamplingWarning` when a (saved) fit did not converge.
+
+    Parameters
+    ----------
+    diagnostics : dict
+        The fit's diagnostics.
+    source : str
+        What the warning names (e.g. the path the fit was loaded from).
+    stacklevel : int
+        Frames up from this function's caller that the warning points at (2: the code
+        that called the function that called this one, e.g. the caller of ``load``).
+
+    Returns
+    -------
+    str
+        The warning text, ``""`` when nothing was flagged.
+    """
+    problems = find_problems(diagnostics)
+    if not problems:
+        return ""
+    text = (
+        f"{source} did not converge: " + "; ".join(problems) + ". Do not interpret its effects "
+        f"or site comparisons: {advice()}."
+    )
+    warnings.warn(text, SamplingWarning, stacklevel=stacklevel + 1)
+    return text
+
+
+def _warn_on_problems(diag: dict, *, style: str | None = None, stacklevel: int = 3) -> list[str]:
+    """Issue one :class:`SamplingWarning` per problem of a fresh fit; return the problems.
+
+    Parameters
+    ----------
+    diag : dict
+        Output of :func:`diagnose` (plus sampler settings).
+    style : {"python", "cli"}, optional
+        Name arguments or flags in the advice (default: the current :func:`advice_style`).
+    stacklevel : int, default 3
+        Passed to :func:`warnings.warn` (3: the caller of ``fit_design``).
+
+    Returns
+    -------
+    list of str
+    """
+    problems = find_problems(diag)
     for msg in problems:
         warnings.warn(
-            f"Sampling problem: {msg}. Run longer chains (--draws/--tune), raise "
-            "target_accept, or simplify the model before trusting the effects.",
+            f"Sampling problem: {msg}. Before trusting the effects, {advice(style)}.",
             SamplingWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     return problems

@@ -11,6 +11,7 @@ import xarray as xr
 
 from staggered.data import Panel
 from staggered.design import build_design
+from staggered.diagnostics import warn_unconverged
 from staggered.fit import Fit
 from staggered.models import spec_from_dict
 
@@ -81,6 +82,9 @@ def save(fit: Fit, path: str | Path) -> Path:
 def load(path: str | Path) -> Fit:
     """Load a fit saved with :meth:`Fit.save` (or ``staggered fit``'s ``posterior.nc``).
 
+    A fit whose sampler did not converge loads with a
+    :class:`~staggered.diagnostics.SamplingWarning` that names its problems.
+
     Parameters
     ----------
     path : str or Path
@@ -129,4 +133,5 @@ def load(path: str | Path) -> Fit:
     )
     spec = spec_from_dict(json.loads(attrs["staggered_spec"]))
     diagnostics = json.loads(attrs.get("staggered_diagnostics", "{}"))
+    warn_unconverged(diagnostics, source=f"The fit in {path}", stacklevel=2)
     return Fit(idata=idata, design=design, spec=spec, config=config, diagnostics=diagnostics)

@@ -9,13 +9,13 @@ effect terms instead.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
 
-from staggered.models import build_model
+if TYPE_CHECKING:
+    import arviz as az
 
 
 def comparison_cells(fit) -> np.ndarray:
@@ -39,6 +39,11 @@ def untreated_log_likelihood(fit, cells: np.ndarray | None = None) -> az.Inferen
         With ``posterior`` (free parameters) and ``log_likelihood`` (variable ``y``, dims
         chain, draw, cell) groups.
     """
+    import arviz as az
+    import pymc as pm
+
+    from staggered.models import build_model
+
     model = build_model(
         fit.design,
         fit.spec,
@@ -75,6 +80,8 @@ def compare_models(fits: dict, *, level: float | None = None) -> tuple[pd.DataFr
     pooled : pandas.DataFrame
         ``model, event_time, mean, lower, upper, prob_negative`` of the pooled effect.
     """
+    import arviz as az
+
     if len(fits) < 2:
         raise ValueError("compare at least two fits")
     names = list(fits)
@@ -113,8 +120,17 @@ def compare_models(fits: dict, *, level: float | None = None) -> tuple[pd.DataFr
     return table, pd.concat(rows, ignore_index=True)
 
 
-def plot_pooled_by_model(pooled: pd.DataFrame, *, ax=None):
+def plot_pooled_by_model(pooled: pd.DataFrame, *, ax=None, caveat: str = ""):
     """Pooled effect curves of several models with their intervals, on one axis.
+
+    Parameters
+    ----------
+    pooled : pandas.DataFrame
+        The second table of :func:`compare_models`.
+    ax : matplotlib.axes.Axes, optional
+        Draw here instead of a new figure.
+    caveat : str, optional
+        Drawn in white on a red strip across the top (e.g. which models did not converge).
 
     Returns
     -------
@@ -143,5 +159,7 @@ def plot_pooled_by_model(pooled: pd.DataFrame, *, ax=None):
     ax.set_ylabel("pooled effect")
     ax.set_title("Pooled effect by model: does the conclusion depend on the model?")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    from staggered.plots import caveat_strip
+
+    caveat_strip(fig, caveat)
     return fig

@@ -1,7 +1,8 @@
 """Figures: event study, site trajectories, forest plot, observed vs counterfactual, ranks.
 
 Each function accepts ``ax=`` where it draws one panel and returns the matplotlib Figure.
-No ``plt.show()`` here.
+No ``plt.show()`` here. Figures of a fit whose sampler did not converge carry a red strip
+across the top that says so (:func:`caveat_strip`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import numpy as np
 import pandas as pd
 
 from staggered import compare
+from staggered.diagnostics import caveat_text
 from staggered.effects import _CellDraws, estimand_draws
+
+# height of the caveat strip on figures of unconverged fits
+_STRIP_INCHES = 0.32
 
 
 def simultaneous_band(draws: np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +49,56 @@ def _err(center, lower, upper) -> list:
     """Errorbar extents, clipped at zero: a skewed posterior's mean can lie outside its interval."""
     center, lower, upper = (np.asarray(v, dtype=float) for v in (center, lower, upper))
     return [np.clip(center - lower, 0, None), np.clip(upper - center, 0, None)]
+
+
+def caveat_strip(fig, text: str) -> None:
+    """Lay out ``fig`` leaving a band at the top, and draw ``text`` in white on red there.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure (laid out here with ``tight_layout``).
+    text : str
+        The caveat; an empty string only lays the figure out.
+    """
+    from matplotlib.patches import Rectangle
+
+    if not text:
+        fig.tight_layout()
+        return
+    band = min(0.3, _STRIP_INCHES / fig.get_figheight())
+    title = getattr(fig, "_suptitle", None)
+    if title is not None:
+        title.set_y(1 - band - 0.01)
+    fig.tight_layout(rect=(0, 0, 1, 1 - band))
+    fig.add_artist(
+        Rectangle(
+            (0, 1 - band),
+            1,
+            band,
+            transform=fig.transFigure,
+            facecolor="#c62828",
+            edgecolor="none",
+            zorder=10,
+        )
+    )
+    size = min(9.0, 0.95 * 72 * fig.get_figwidth() / (0.6 * len(text)))
+    fig.text(
+        0.5,
+        1 - band / 2,
+        text,
+        ha="center",
+        va="center",
+        color="white",
+        fontsize=size,
+        fontweight="bold",
+        zorder=11,
+    )
+
+
+def _finish(fig, fit) -> None:
+    """Lay out a figure of ``fit``, with the caveat strip if its sampler did not converge."""
+    caveat_strip(fig, caveat_text(fit.diagnostics))
 
 
 def _pct(ax, axis: str = "y") -> None:
@@ -95,7 +150,7 @@ def event_study(fit, *, level: float | None = None, ax=None):
         _pct(ax)
     ax.set_title("Pooled effect of the programme by time since adoption")
     ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
+    _finish(fig, fit)
     return fig
 
 
@@ -142,7 +197,7 @@ def site_trajectories(fit, *, scope: str = "unit", max_sites: int = 30, ncols: i
         "(blue, with interval) vs pooled (grey); largest reductions first",
         fontsize=10,
     )
-    fig.tight_layout()
+    _finish(fig, fit)
     return fig
 
 
@@ -198,7 +253,7 @@ def forest(
     _pct(ax, "x")
     ax.set_xlabel(f"change in admission rate at event time {event_time}")
     ax.set_title(f"Site effects {event_time} periods after adoption")
-    fig.tight_layout()
+    _finish(fig, fit)
     return fig
 
 
@@ -242,7 +297,7 @@ def observed_vs_counterfactual(fit, site, *, level: float | None = None, ax=None
     ax.set_ylabel("admissions per period")
     ax.set_title(f"{site}: observed vs expected admissions ({level:.0%} intervals)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    _finish(fig, fit)
     return fig
 
 
@@ -280,7 +335,7 @@ def rank_plot(
     ax.set_yticklabels(r["id"], fontsize=7)
     ax.set_xlabel("posterior rank (1 = largest reduction)")
     ax.set_title("Site ranks with intervals: overlapping ranks cannot be told apart")
-    fig.tight_layout()
+    _finish(fig, fit)
     return fig
 
 

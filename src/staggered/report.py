@@ -1,4 +1,9 @@
-"""One self-contained HTML report of a fit (figures embedded)."""
+"""One self-contained HTML report of a fit (figures embedded).
+
+A fit whose sampler did not converge gets a red banner above everything else, a red
+diagnostics box, a pre-trend verdict that says it cannot be interpreted, and red caveat strips
+on its figures.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from staggered import compare, plots
+from staggered.diagnostics import find_problems, problems_text
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:2em auto;
@@ -22,6 +28,8 @@ th,td{border:1px solid #ddd;padding:.25em .6em;text-align:right}th{background:#f
 td:first-child,th:first-child{text-align:left}
 .note{color:#555;font-size:.9em}.warn{background:#fff3cd;padding:.6em;border-left:4px solid #e0a800}
 .ok{background:#e8f5e9;padding:.6em;border-left:4px solid #43a047}
+.bad{background:#fdecea;padding:.6em;border-left:4px solid #c62828}
+.banner{background:#c62828;color:#fff;padding:.8em 1em;font-weight:600;margin:0 0 1em}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}
 pre{background:#f6f8fa;padding:.6em;overflow-x:auto;font-size:.85em}
 """
@@ -61,22 +69,40 @@ def _table(df: pd.DataFrame, pct: tuple[str, ...] = (), digits: int = 3) -> str:
     return shown.to_html(index=False, escape=True, border=0)
 
 
+def _tree_depth_text(d: dict) -> str:
+    if d.get("mean_tree_depth") is None:
+        return ""
+    text = f" NUTS tree depth: mean {d['mean_tree_depth']:.1f}, largest {d.get('max_tree_depth')}"
+    share = d.get("share_at_max_depth")
+    if share is not None:
+        text += f"; {100 * share:.0f}% of draws at the maximum depth {d.get('tree_depth_limit')}"
+    return text + "."
+
+
 def build_report(fit, *, command: str | None = None) -> str:
     """Return the HTML text of the report for a fit.
 
     Sections: data summary, diagnostics, pre-trend check, pooled and predictive effects,
-    site comparisons, figures, and the command and package versions that produced it.
+    site comparisons, figures, and the command and package versions that produced it. An
+    unconverged fit's report opens with a red banner that says so.
     """
     p = fit.panel
     d = fit.diagnostics
     count = fit.spec.is_count
     measure = "relative" if count else "absolute"
     effects = fit.effects()
+    problems = find_problems(d)
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>staggered report: {html.escape(fit.spec.name)}</title>"
         f"<style>{_CSS}</style></head><body>"
     ]
+    if problems:
+        # advice in the form the fit was made: flags for `staggered fit`, arguments otherwise
+        style = "cli" if fit.config.get("command") else "python"
+        parts.append(
+            f"<div class='banner' role='alert'>{html.escape(problems_text(d, style=style))}</div>"
+        )
     parts.append("<h1>Programme effect on admissions: staggered-rollout analysis</h1>")
     parts.append(
         f"<p class='note'>Model <b>{html.escape(fit.spec.name)}</b>: "
@@ -85,12 +111,14 @@ def build_report(fit, *, command: str | None = None) -> str:
 
     parts.append("<h2>Data</h2><pre>" + html.escape(p.summary()) + "</pre>")
 
-    problems = d.get("problems") or []
-    box = "warn" if problems else "ok"
+    box = "bad" if problems else "ok"
     text = (
-        ("; ".join(problems) + ". Treat the results with caution.")
+        (
+            "The sampler did not converge: " + "; ".join(problems) + ". Do not interpret the "
+            "results on this page."
+        )
         if problems
-        else ("No sampling problems detected.")
+        else "No sampling problems detected."
     )
     parts.append("<h2>Sampling diagnostics</h2>")
     parts.append(
@@ -99,14 +127,23 @@ def build_report(fit, *, command: str | None = None) -> str:
         f"{html.escape(str(d.get('sampler')))} in {d.get('seconds', 0):.0f} s. "
         f"Max R-hat {d.get('max_rhat', float('nan')):.3f}; "
         f"min ESS bulk {d.get('min_ess_bulk', float('nan')):.0f}, tail "
-        f"{d.get('min_ess_tail', float('nan')):.0f}; {d.get('divergences')} divergences.</p>"
+        f"{d.get('min_ess_tail', float('nan')):.0f}; {d.get('divergences')} divergences."
+        f"{_tree_depth_text(d)}</p>"
     )
 
     if fit.design.placebo:
         check = fit.pretrends()
-        box = "ok" if check.prob_all_in_rope >= 0.9 else "warn"
+        verdict = html.escape(str(check))
+        if problems:
+            box = "bad"
+            verdict = (
+                "<b>Not interpretable: the sampler did not converge (see the top of this "
+                "page).</b> " + verdict
+            )
+        else:
+            box = "ok" if check.prob_all_in_rope >= 0.9 else "warn"
         parts.append("<h2>Pre-trend check</h2>")
-        parts.append(f"<p class='{box}'>{html.escape(str(check))}</p>")
+        parts.append(f"<p class='{box}'>{verdict}</p>")
         parts.append(_table(check.table, pct=("mean", "lower", "upper") if count else ()))
 
     pooled = effects[
