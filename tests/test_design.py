@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from staggered import PanelError, encode_panel
-from staggered.design import build_design
+from staggered.design import build_design, fit_designs
 
 
 def _panel(adopt, n_periods=6, units=None):
@@ -177,18 +177,25 @@ def test_comparison_survives_save_and_load(tmp_path):
     from staggered.fit import Fit
     from staggered.models import load_spec
 
-    design = build_design(
-        _encode(_panel([2013, 2015, ""], n_periods=8)), placebo=1, comparison="never-treated"
-    )
+    panel = _encode(_panel([2013, 2015, ""], n_periods=8))
+    design, check = fit_designs(panel, placebo=1, comparison="never-treated")
     idata = az.from_dict(posterior={"mu": np.zeros((1, 2))})
     spec = load_spec("negbin-rw")
-    fit = Fit(idata=idata, design=design, spec=spec, config=design.to_dict())
+    config = {**design.to_dict(), "placebo": 1}
+    fit = Fit(idata=idata, design=design, spec=spec, config=config, source_panel=panel)
+    fit.pretrend = Fit(idata=idata, design=check, spec=spec, config=config)
     loaded = stg.load(fit.save(tmp_path / "fit.nc"))
     assert loaded.design.comparison == "never-treated"
+    # the estimation fit keeps one base cell per treated unit, no placebo cells
     np.testing.assert_array_equal(loaded.design.effect_cell, design.effect_cell)
     np.testing.assert_array_equal(loaded.design.event_times, design.event_times)
+    assert loaded.design.event_times.min() == 0
+    assert loaded.design.panel.n_cells < panel.n_cells
+    # the check is rebuilt from the whole panel: placebo cells on untreated cells only
+    np.testing.assert_array_equal(loaded.pretrend.design.effect_cell, check.effect_cell)
+    assert loaded.pretrend.design.event_times.max() == -1
     # files written before the option existed have no key: not-yet-treated
-    old = Fit(idata=idata, design=design, spec=spec, config={"placebo": 1})
+    old = Fit(idata=idata, design=design, spec=spec, config={"placebo": 0}, source_panel=panel)
     assert stg.load(old.save(tmp_path / "old.nc")).design.comparison == "not-yet-treated"
 
 

@@ -1,11 +1,22 @@
-"""Pre-trend check from placebo effects (event times before adoption).
+"""Pre-trend check from placebo effects (event times before adoption), fitted apart.
 
-Placebo event times -K..-1 get effect parameters like treated periods, but nothing should
-happen there: a pooled placebo effect away from zero means treated and comparison units
-already diverged before adoption (non-parallel trends, or anticipation). The summary is the
-Bayesian counterpart of fect's equivalence test and did's pre-test: the posterior probability
-that every pooled placebo effect lies inside a region of practical equivalence (ROPE, default
-+-2% relative), and the largest absolute placebo effect with its interval.
+The check is its own fit on untreated cells only (:func:`staggered.design.fit_designs`): each
+treated unit's last K pre-adoption periods get placebo effects, as in Borusyak, Jaravel &
+Spiess's (2024) pre-trend test, so the check never changes the estimates. Nothing should
+happen at placebo times: a pooled placebo effect away from zero means treated and comparison
+units already diverged before adoption (non-parallel trends, or anticipation).
+
+The verdict separates three cases:
+
+* **equivalence shown** -- the posterior probability that every pooled placebo effect lies
+  inside the region of practical equivalence (ROPE, default +-2% relative) is at least 0.9;
+* **divergence detected** -- some pooled placebo effect's interval excludes zero at a
+  simultaneous level (each interval at ``1 - (1 - level) / K``, Bonferroni over the K
+  placebo times), and equivalence was not shown;
+* **inconclusive** -- neither: too noisy to show equivalence, and no evidence of divergence.
+
+The "largest placebo" reported is the placebo time with the largest absolute posterior mean,
+with its own interval (the maximum of absolute values over draws is biased upwards).
 """
 
 from __future__ import annotations
@@ -29,7 +40,10 @@ class PretrendCheck:
     prob_all_in_rope : float
         Posterior probability that every pooled placebo effect lies inside ``(-rope, rope)``.
     max_abs : dict
-        ``mean``, ``lower``, ``upper`` of the largest absolute placebo effect.
+        ``event_time``, ``mean``, ``lower``, ``upper`` of the placebo effect with the largest
+        absolute posterior mean.
+    verdict : {"equivalence", "divergence", "inconclusive"}
+        See the module docstring.
     rope : float
         Half-width of the region of practical equivalence.
     measure : str
@@ -44,24 +58,26 @@ class PretrendCheck:
     rope: float
     measure: str
     level: float
+    verdict: str = "inconclusive"
 
     def __str__(self) -> str:
         pct = self.measure == "relative"
         fmt = (lambda v: f"{100 * v:+.1f}%") if pct else (lambda v: f"{v:+.4g}")
         rope = f"{100 * self.rope:.1f}%" if pct else f"{self.rope:.4g}"
         m = self.max_abs
-        verdict = (
-            "no sign of pre-trends"
-            if self.prob_all_in_rope >= 0.9
-            else "pre-trends cannot be ruled out"
-            if self.prob_all_in_rope >= 0.5
-            else "PRE-TRENDS LIKELY: treated and comparison units diverged before adoption"
-        )
+        verdict = {
+            "equivalence": f"equivalence shown: no pre-trend larger than +-{rope}",
+            "divergence": "DIVERGENCE DETECTED: treated and comparison units diverged before "
+            "adoption (a placebo interval excludes zero at the simultaneous level)",
+            "inconclusive": f"inconclusive: too noisy to show equivalence within +-{rope}, "
+            "no evidence of divergence",
+        }[self.verdict]
         return (
-            f"Pre-trend check ({len(self.table)} placebo event times, {self.measure}): "
-            f"P(all placebo effects within +-{rope}) = {self.prob_all_in_rope:.2f}; largest "
-            f"|placebo| {fmt(m['mean']).lstrip('+')} ({self.level:.0%} interval "
-            f"{fmt(m['lower']).lstrip('+')} to {fmt(m['upper']).lstrip('+')}): {verdict}."
+            f"Pre-trend check ({len(self.table)} placebo event times, {self.measure}, fitted "
+            f"apart from the estimates): P(all placebo effects within +-{rope}) = "
+            f"{self.prob_all_in_rope:.2f}; largest placebo (e = {m['event_time']}) "
+            f"{fmt(m['mean'])} ({self.level:.0%} interval {fmt(m['lower'])} to "
+            f"{fmt(m['upper'])}): {verdict}."
         )
 
 
@@ -82,14 +98,17 @@ def pretrend_check(fit, *, rope: float = 0.02, level: float | None = None) -> Pr
     -------
     PretrendCheck
     """
-    design = fit.design
-    if design.placebo == 0:
-        raise ValueError("the fit has no placebo event times: refit with placebo=K (K >= 1)")
+    check = getattr(fit, "pretrend", None)
+    if check is None:
+        raise ValueError(
+            "the fit has no pre-trend check: refit with placebo=K (K >= 1), the default is 3"
+        )
     if rope <= 0:
         raise ValueError(f"rope must be > 0, got {rope}")
     level = fit.config.get("level", 0.9) if level is None else level
     measure = "relative" if fit.spec.is_count else "absolute"
-    _, event_times, draws = estimand_draws(fit.idata.posterior, design, fit.spec)
+    design = check.design
+    _, event_times, draws = estimand_draws(check.idata.posterior, design, check.spec)
     placebo = event_times < design.first_effect_time
     if not placebo.any():
         raise ValueError("no treated unit was observed at a placebo event time")
@@ -105,15 +124,25 @@ def pretrend_check(fit, *, rope: float = 0.02, level: float | None = None) -> Pr
             "prob_in_rope": in_rope.mean(axis=0),
         }
     )
-    largest = np.abs(d).max(axis=1)
-    lo, hi = np.quantile(largest, [(1 - level) / 2, (1 + level) / 2])
+    prob_all = float(in_rope.all(axis=1).mean())
+    simultaneous = summarise(d, 1.0 - (1.0 - level) / d.shape[1])
+    away = (simultaneous["lower"] > 0) | (simultaneous["upper"] < 0)
+    verdict = "equivalence" if prob_all >= 0.9 else "divergence" if away.any() else "inconclusive"
+    k = int(np.argmax(np.abs(s["mean"])))
+    largest = {
+        "event_time": int(table["event_time"].iloc[k]),
+        "mean": float(s["mean"][k]),
+        "lower": float(s["lower"][k]),
+        "upper": float(s["upper"][k]),
+    }
     return PretrendCheck(
         table=table,
-        prob_all_in_rope=float(in_rope.all(axis=1).mean()),
-        max_abs={"mean": float(largest.mean()), "lower": float(lo), "upper": float(hi)},
+        prob_all_in_rope=prob_all,
+        max_abs=largest,
         rope=rope,
         measure=measure,
         level=level,
+        verdict=verdict,
     )
 
 
@@ -125,14 +154,15 @@ def breakdown_sensitivity(fit, *, level: float | None = None) -> pd.DataFrame:
     to ``M`` times the largest pre-period deviation ``D`` (the posterior mean of the largest
     absolute pooled placebo effect). The effect at event time e is then only known up to
     ``+-M * D``, and its interval ``[lower - M D, upper + M D]`` includes zero once
-    ``M >= breakdown_M``. ``breakdown_M = 0`` where the interval already includes zero; a large
+    ``M >= breakdown_M`` (``D`` is the largest absolute posterior mean of the placebo
+    effects). ``breakdown_M = 0`` where the interval already includes zero; a large
     value means the reduction survives violations many times larger than anything seen before
     adoption.
 
     Parameters
     ----------
     fit : Fit
-        A fit with placebo event times (``placebo > 0``).
+        A fit with a pre-trend check (``placebo > 0``).
     level : float, optional
         Interval mass (default the fit's level).
 
@@ -148,7 +178,7 @@ def breakdown_sensitivity(fit, *, level: float | None = None) -> pd.DataFrame:
     _, event_times, draws = estimand_draws(fit.idata.posterior, fit.design, fit.spec)
     post = event_times >= fit.design.first_effect_time
     s = summarise(draws[measure][:, post], level)
-    dev = check.max_abs["mean"]
+    dev = abs(check.max_abs["mean"])
     lower, upper = s["lower"], s["upper"]
     distance = np.where(upper < 0, -upper, np.where(lower > 0, lower, 0.0))
     return pd.DataFrame(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from staggered.data import Panel, PanelError
+from staggered.data import PERIODS_PER_YEAR, Panel, PanelError
 from staggered.data import _fmt as _format_list
 
 COMPARISONS = ("not-yet-treated", "never-treated")
@@ -91,7 +91,7 @@ class Design:
     @property
     def period_time(self) -> np.ndarray:
         """Centred calendar time of each period, in years (for unit trends)."""
-        per_year = {"year": 1, "quarter": 4, "month": 12}.get(self.panel.freq, 1)
+        per_year = PERIODS_PER_YEAR.get(self.panel.freq, 1)
         t = np.arange(self.panel.n_periods) / per_year
         return t - t.mean()
 
@@ -272,3 +272,70 @@ def build_design(
         comparison=comparison,
         placebo_window=placebo,
     )
+
+
+def _event_time(panel: Panel) -> np.ndarray:
+    adopt = panel.adoption_idx[panel.unit_idx]
+    return np.where(adopt >= 0, panel.period_idx - adopt, Design.NO_EVENT).astype(np.int64)
+
+
+def estimation_cells(panel: Panel, *, anticipation: int, comparison: str) -> np.ndarray:
+    """Cells the estimation fit uses.
+
+    All of them; with ``"never-treated"`` comparison only never-treated units, treated units'
+    effect cells and one base cell each (their last pre-adoption cell before any anticipation
+    window), so that treated units' other past periods do not inform the period effects.
+    """
+    e = _event_time(panel)
+    ever = e != Design.NO_EVENT
+    if comparison != "never-treated":
+        return np.ones(panel.n_cells, dtype=bool)
+    pre = ever & (e < -anticipation)
+    base = _base_cells(panel, pre, pre)
+    return ~ever | (e >= -anticipation) | base
+
+
+def fit_designs(
+    panel: Panel,
+    *,
+    anticipation: int = 0,
+    horizon: int | None = None,
+    placebo: int = 3,
+    comparison: str = "not-yet-treated",
+) -> tuple[Design, Design | None]:
+    """Designs of the estimation fit and of the separate pre-trend check.
+
+    The estimation fit uses every untreated cell for the counterfactual (no placebo cells). The
+    pre-trend check (``placebo`` > 0) is fitted on untreated cells only: each treated unit's
+    last ``placebo`` pre-adoption cells (before any anticipation window; with
+    ``"never-treated"`` all but its base cell) get pseudo-effects, as in Borusyak, Jaravel &
+    Spiess's test, so the check never touches the estimates.
+
+    Returns
+    -------
+    (Design, Design or None)
+        The estimation design and the check's design (None when ``placebo`` is 0, or when no
+        treated unit has a pre-adoption cell to check).
+    """
+    keep = estimation_cells(panel, anticipation=anticipation, comparison=comparison)
+    design = build_design(
+        panel.subset(keep) if not keep.all() else panel,
+        anticipation=anticipation,
+        horizon=horizon,
+        placebo=0,
+        comparison=comparison,
+    )
+    if placebo == 0:
+        return design, None
+    e = _event_time(panel)
+    untreated = (e == Design.NO_EVENT) | (e < -anticipation)
+    try:
+        check = build_design(
+            panel.subset(untreated),
+            anticipation=anticipation,
+            placebo=placebo,
+            comparison=comparison,
+        )
+    except PanelError:
+        return design, None  # e.g. no treated unit observed before its placebo window
+    return design, (check if check.effect_cell.any() else None)

@@ -47,7 +47,8 @@ MEASURES = ("relative", "absolute", "per_1000", "cumulative")
 def _draws(posterior: xr.Dataset, name: str) -> np.ndarray:
     """(sample, ...) array of a posterior variable, chains and draws stacked."""
     da = posterior[name]
-    return da.stack(sample=("chain", "draw")).transpose("sample", ...).values
+    # saved fits store float32 draws: sums of expected counts need float64
+    return da.stack(sample=("chain", "draw")).transpose("sample", ...).values.astype(np.float64)
 
 
 def summarise(draws: np.ndarray, level: float) -> dict[str, np.ndarray]:
@@ -275,7 +276,7 @@ def effects_table(
     parts: list[pd.DataFrame] = []
     if "pooled" in scopes:
         parts += _grouped(cells, np.zeros(cells.unit.size, dtype=int), None, "pooled", level)
-    if "predictive" in scopes:
+    if "predictive" in scopes and (design.event_times >= design.first_effect_time).any():
         rng = np.random.default_rng(random_seed)
         parts += _predictive(cells, posterior, design, level, rng)
     if "group" in scopes and p.group_idx is not None:
@@ -284,7 +285,11 @@ def effects_table(
     if "unit" in scopes:
         labels = [str(u) for u in p.unit_labels]
         parts += _grouped(cells, cells.unit, labels, "unit", level)
-    table = pd.concat(parts, ignore_index=True)
+    return sort_effects(pd.concat(parts, ignore_index=True))
+
+
+def sort_effects(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the contract's order: scope, id, measure, event time."""
     order = {s: i for i, s in enumerate(SCOPES)}
     morder = {m: i for i, m in enumerate(MEASURES)}
     table = table.assign(_s=table["scope"].map(order), _m=table["measure"].map(morder))

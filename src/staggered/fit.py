@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import arviz as az
-import numpy as np
-import pandas as pd
-import pymc as pm
 
-from staggered.data import Panel, encode_panel
-from staggered.design import Design, build_design
-from staggered.diagnostics import SamplingWarning, _warn_on_problems, diagnose
-from staggered.effects import effects_table
-from staggered.models import ModelSpec, build_model, load_spec
+def _configure_host_devices(n: int = 4) -> None:
+    """Let JAX run chains in parallel on CPU cores (one XLA host device per chain).
+
+    Only possible before JAX starts; afterwards :func:`_chain_method` falls back.
+    """
+    if "jax" in sys.modules:
+        return
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        n = max(n, os.cpu_count() or 1)
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
+
+
+_configure_host_devices()
+
+import arviz as az  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pymc as pm  # noqa: E402
+
+from staggered.data import Panel, encode_panel  # noqa: E402
+from staggered.design import Design, fit_designs  # noqa: E402
+from staggered.diagnostics import (  # noqa: E402
+    SamplingWarning,
+    _warn_on_problems,
+    diagnose,
+    find_problems,
+    problems_text,
+)
+from staggered.effects import effects_table, sort_effects  # noqa: E402
+from staggered.models import ModelSpec, build_model, load_spec  # noqa: E402
 
 SAMPLERS = ("numpyro", "blackjax", "nutpie", "pymc")
 __all__ = ["SAMPLERS", "Fit", "SamplingWarning", "diagnose", "fit", "fit_design"]
@@ -37,7 +61,11 @@ class Fit:
     config : dict
         Column roles, sampler settings and seed (stored with the fit).
     diagnostics : dict
-        Max R-hat, min bulk/tail ESS, divergences, sampler, seconds.
+        Max R-hat, min bulk/tail ESS, divergences, tree depth, sampler, seconds.
+    pretrend : Fit or None
+        The separate pre-trend check fit (untreated cells only, placebo effects).
+    source_panel : Panel or None
+        The whole encoded panel (the estimation design may leave cells out).
     """
 
     idata: az.InferenceData
@@ -45,6 +73,9 @@ class Fit:
     spec: ModelSpec
     config: dict
     diagnostics: dict = field(default_factory=dict)
+    pretrend: Fit | None = None
+    # the encoded panel before any cells were left out of the estimation fit
+    source_panel: Panel | None = None
     # effects tables already computed from these draws (fit writes a table, figures, report)
     _effects_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -72,7 +103,7 @@ class Fit:
         seed = self.config.get("random_seed")
         key = (level, seed, kwargs.get("scopes"))
         if key not in self._effects_cache:
-            self._effects_cache[key] = effects_table(
+            table = effects_table(
                 self.idata.posterior,
                 self.design,
                 self.spec,
@@ -80,10 +111,16 @@ class Fit:
                 random_seed=seed,
                 **kwargs,
             )
+            if self.pretrend is not None:  # placebo rows come from the separate check
+                placebo = self.pretrend.effects(level=level, scopes=scopes)
+                table = sort_effects(pd.concat([placebo, table], ignore_index=True))
+            self._effects_cache[key] = table
         return self._effects_cache[key].copy()
 
     def pretrends(self, *, rope: float = 0.02, level: float | None = None):
-        """Pre-trend check from the pooled placebo effects (needs ``placebo > 0``).
+        """Pre-trend check: the pooled placebo effects of the separate check fit.
+
+        Needs a fit made with ``placebo > 0`` (the default).
 
         Returns
         -------
@@ -112,20 +149,43 @@ class Fit:
 
     def summary(self) -> str:
         """A few lines: the panel, the model, the sampler and its diagnostics."""
-        d = self.diagnostics
-        lines = [
+        warning = problems_text(self.diagnostics)
+        lines = [warning] if warning else []
+        lines += [
             self.panel.summary(),
             f"model: {self.spec.name} ({self.spec.likelihood}); "
             f"anticipation={self.design.anticipation}, horizon={self.design.horizon}, "
-            f"placebo={self.design.to_dict()['placebo']}, comparison={self.design.comparison}",
-            f"sampler: {d.get('sampler')} {d.get('chains')} chains x {d.get('draws')} draws "
-            f"({d.get('tune')} tune) in {d.get('seconds', float('nan')):.1f} s; "
-            f"max R-hat {d.get('max_rhat', float('nan')):.3f}, "
-            f"min ESS bulk {d.get('min_ess_bulk', float('nan')):.0f} / "
-            f"tail {d.get('min_ess_tail', float('nan')):.0f}, "
-            f"divergences {d.get('divergences')}",
+            f"placebo={self.config.get('placebo', 0)} (pre-trend check, fitted apart), "
+            f"comparison={self.design.comparison}",
+            "estimation: " + _sampler_line(self.diagnostics),
         ]
+        if self.pretrend is not None:
+            check_warning = problems_text(self.pretrend.diagnostics)
+            if check_warning:
+                lines.append("pre-trend check: " + check_warning)
+            lines.append("pre-trend check fit: " + _sampler_line(self.pretrend.diagnostics))
         return "\n".join(lines)
+
+
+def _sampler_line(d: dict) -> str:
+    return (
+        f"{d.get('sampler')} {d.get('chains')} chains x {d.get('draws')} draws "
+        f"({d.get('tune')} tune) in {d.get('seconds', float('nan')):.1f} s; "
+        f"max R-hat {d.get('max_rhat', float('nan')):.3f}, "
+        f"min ESS bulk {d.get('min_ess_bulk', float('nan')):.0f} / "
+        f"tail {d.get('min_ess_tail', float('nan')):.0f}, "
+        f"divergences {d.get('divergences')}, "
+        f"mean tree depth {d.get('mean_tree_depth', float('nan')):.1f}"
+    )
+
+
+def _chain_method(chains: int) -> str:
+    """Parallel chains on CPU host devices, vectorised on one accelerator, else sequential."""
+    import jax
+
+    if jax.default_backend() != "cpu":
+        return "vectorized"
+    return "parallel" if jax.local_device_count() >= chains else "sequential"
 
 
 def sample_model(
@@ -144,7 +204,7 @@ def sample_model(
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     kwargs: dict = {}
     if sampler in ("numpyro", "blackjax"):
-        kwargs["nuts_sampler_kwargs"] = {"chain_method": "parallel"}
+        kwargs["nuts_sampler_kwargs"] = {"chain_method": _chain_method(chains)}
     start = time.perf_counter()
     with model, warnings.catch_warnings():
         # PyMC's own convergence messages are replaced by ours (diagnose/_warn_on_problems)
@@ -212,8 +272,8 @@ def fit_design(
     )
     diag = diagnose(idata)
     diag.update({"sampler": sampler, "tune": tune, "seconds": round(seconds, 2)})
-    diag["problems"] = _warn_on_problems(diag) if warn else []
-    cfg = dict(config or {})
+    diag["problems"] = _warn_on_problems(diag) if warn else find_problems(diag)
+    cfg = design.to_dict()
     cfg.update(
         {
             "model": spec.name,
@@ -226,7 +286,7 @@ def fit_design(
             "level": level,
             "prior_loc": prior_loc,
             "prior_scale": prior_scale,
-            **design.to_dict(),
+            **(config or {}),
         }
     )
     return Fit(idata=idata, design=design, spec=spec, config=cfg, diagnostics=diag)
@@ -280,15 +340,17 @@ def fit(
     horizon : int, optional
         Bin event times beyond ``horizon``.
     placebo : int, default 3
-        Pre-adoption event times given placebo effects (reported with negative event times;
-        see :meth:`Fit.pretrends`). Each unit's earliest period stays a comparison cell.
-        0 switches the check off.
+        Pre-trend check: a separate fit on untreated cells only in which each treated
+        unit's last ``placebo`` pre-adoption periods get placebo effects (reported with
+        negative event times in :meth:`Fit.effects`; see :meth:`Fit.pretrends`). The estimation
+        fit never has placebo cells: every untreated cell informs the counterfactual. 0 skips
+        the check.
     comparison : {"not-yet-treated", "never-treated"}, default "not-yet-treated"
         Units whose cells inform the period effects of the counterfactual.
-        ``"never-treated"`` keeps one base cell per treated unit (the last one before the
-        placebo window) and gives its other pre-adoption cells placebo effects, so that only
-        never-treated units inform the period effects. Treated units' own trends are then
-        switched off (one base cell cannot identify them); see the checks docs.
+        ``"never-treated"`` keeps one base cell per treated unit (its last period before
+        adoption and any anticipation window) and leaves its other pre-adoption periods out
+        of the estimation fit, so that only never-treated units inform the period effects.
+        Treated units then follow the common trend (one base cell cannot identify their own).
     drop_always_treated : bool, default False
         Drop units treated from the first period (listed in the summary) instead of failing.
     draws, tune, chains : int
@@ -321,16 +383,14 @@ def fit(
         family="count" if spec.is_count else "gaussian",
         drop_always_treated=drop_always_treated,
     )
-    design = build_design(
+    design, check_design = fit_designs(
         panel,
         anticipation=anticipation,
         horizon=horizon,
         placebo=placebo,
         comparison=comparison,
     )
-    return fit_design(
-        design,
-        spec,
+    settings = dict(
         draws=draws,
         tune=tune,
         chains=chains,
@@ -339,4 +399,17 @@ def fit(
         random_seed=random_seed,
         level=level,
         progressbar=progressbar,
+        config={"placebo": placebo},
     )
+    result = fit_design(design, spec, **settings)
+    result.source_panel = panel
+    if check_design is not None:
+        settings["random_seed"] = result.config["random_seed"]
+        result.pretrend = fit_design(check_design, spec, warn=False, **settings)
+        for problem in result.pretrend.diagnostics["problems"]:
+            warnings.warn(
+                f"Sampling problem in the pre-trend check fit: {problem}.",
+                SamplingWarning,
+                stacklevel=2,
+            )
+    return result

@@ -10,12 +10,23 @@ import numpy as np
 import xarray as xr
 
 from staggered.data import Panel
-from staggered.design import build_design
+from staggered.design import fit_designs
 from staggered.diagnostics import warn_unconverged
 from staggered.fit import Fit
 from staggered.models import spec_from_dict
 
 _PANEL_CELL = ("unit_idx", "period_idx", "y", "exposure")
+FORMAT = 2  # 2: estimation and pre-trend check fitted apart
+# deterministics recomputable from what is kept (effects need eta0, tau, theta, sigma_*)
+_NOT_SAVED = ("unit_effect", "delta_group")
+
+
+def _compact(posterior: xr.Dataset) -> xr.Dataset:
+    """Posterior to store: float32 (ample for log rates), without redundant deterministics."""
+    keep = posterior.drop_vars([v for v in _NOT_SAVED if v in posterior])
+    return keep.map(lambda v: v.astype(np.float32) if v.dtype == np.float64 else v)
+
+
 _PANEL_UNIT = ("adoption_idx", "group_idx")
 
 
@@ -46,7 +57,7 @@ def save(fit: Fit, path: str | Path) -> Path:
         The written file.
     """
     path = Path(path)
-    p = fit.panel
+    p = fit.source_panel if fit.source_panel is not None else fit.panel
     cell = {f"panel_{k}": ("panel_cell", np.asarray(getattr(p, k))) for k in _PANEL_CELL}
     unit = {"panel_adoption_idx": ("panel_unit", p.adoption_idx)}
     if p.group_idx is not None:
@@ -64,6 +75,7 @@ def save(fit: Fit, path: str | Path) -> Path:
         "family": p.family,
     }
     idata = fit.idata.copy()
+    idata.posterior = _compact(idata.posterior)
     const = idata.get("constant_data")
     merged = panel_ds if const is None else xr.merge([const, panel_ds])
     if const is None:
@@ -74,8 +86,14 @@ def save(fit: Fit, path: str | Path) -> Path:
     idata.attrs["staggered_spec"] = json.dumps(fit.spec.to_dict())
     idata.attrs["staggered_config"] = json.dumps(fit.config)
     idata.attrs["staggered_diagnostics"] = json.dumps(fit.diagnostics)
+    idata.attrs["staggered_format"] = FORMAT
+    if fit.pretrend is not None:
+        idata.attrs["staggered_pretrend_diagnostics"] = json.dumps(fit.pretrend.diagnostics)
     path.parent.mkdir(parents=True, exist_ok=True)
     idata.to_netcdf(str(path))
+    if fit.pretrend is not None:
+        check = _compact(fit.pretrend.idata.posterior)
+        check.to_netcdf(str(path), mode="a", group="pretrend_posterior")
     return path
 
 
@@ -123,8 +141,13 @@ def load(path: str | Path) -> Fit:
         dropped_always_treated=meta["dropped_always_treated"],
         family=meta["family"],
     )
+    if int(attrs.get("staggered_format", 1)) < FORMAT:
+        raise ValueError(
+            f"{path} was saved by an older staggered, whose estimation fit carried placebo "
+            "cells; refit it with this version (the pre-trend check is now fitted apart)"
+        )
     config = json.loads(attrs["staggered_config"])
-    design = build_design(
+    design, check_design = fit_designs(
         panel,
         anticipation=config.get("anticipation", 0),
         horizon=config.get("horizon"),
@@ -134,4 +157,13 @@ def load(path: str | Path) -> Fit:
     spec = spec_from_dict(json.loads(attrs["staggered_spec"]))
     diagnostics = json.loads(attrs.get("staggered_diagnostics", "{}"))
     warn_unconverged(diagnostics, source=f"The fit in {path}", stacklevel=2)
-    return Fit(idata=idata, design=design, spec=spec, config=config, diagnostics=diagnostics)
+    fit = Fit(idata=idata, design=design, spec=spec, config=config, diagnostics=diagnostics)
+    fit.source_panel = panel
+    if "pretrend_posterior" in idata.groups() and check_design is not None:
+        check_diag = json.loads(attrs.get("staggered_pretrend_diagnostics", "{}"))
+        warn_unconverged(check_diag, source=f"The pre-trend check in {path}", stacklevel=2)
+        check = az.InferenceData(posterior=idata["pretrend_posterior"])
+        fit.pretrend = Fit(
+            idata=check, design=check_design, spec=spec, config=config, diagnostics=check_diag
+        )
+    return fit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +99,18 @@ class Panel:
     def treated_units(self) -> np.ndarray:
         """``(U,)`` bool: the unit adopts within the panel."""
         return self.adoption_idx >= 0
+
+    def subset(self, cells: np.ndarray) -> Panel:
+        """The same panel (units, periods, labels) restricted to the cells in boolean mask."""
+        cells = np.asarray(cells, dtype=bool)
+        return dataclasses.replace(
+            self,
+            unit_idx=self.unit_idx[cells],
+            period_idx=self.period_idx[cells],
+            y=self.y[cells],
+            exposure=self.exposure[cells],
+            row_index=self.row_index[cells],
+        )
 
     def summary(self) -> str:
         """Describe the panel in a few lines.

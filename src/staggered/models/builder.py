@@ -19,6 +19,14 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from staggered.design import Design
+from staggered.models.curves import effect_curves
+from staggered.models.geometry import (
+    HALF_NORMAL_MEDIAN,
+    cell_precision,
+    centring_weight,
+    orthogonal_period_basis,
+    partially_centred,
+)
 from staggered.models.spec import ModelSpec
 
 
@@ -37,42 +45,6 @@ def outcome_scale(design: Design, spec: ModelSpec) -> tuple[float, float]:
     y = p.y[comp]
     sd = float(y.std()) if y.size > 1 and y.std() > 0 else 1.0
     return float(y.mean()), sd
-
-
-def _random_walk(
-    name: str,
-    step_sd,
-    dims: tuple[str, ...],
-    start_sd=None,
-    *,
-    n_pre: int = 0,
-    centred: bool = False,
-) -> pt.TensorVariable:
-    """Gaussian random walk along the last dim (event time), anchored at zero.
-
-    The first ``n_pre`` event times are placebo (pre-period) times: they walk
-    backwards from zero just before the anchor, the others walk forwards from zero. The first
-    step on each side has sd ``start_sd`` (default ``step_sd``). Non-centred (``name_z``
-    standard normal, scaled) by default; ``centred=True`` samples the steps themselves, which
-    mixes better when the data pin them down (the pooled curve).
-    """
-    n = len(pm.modelcontext(None).coords[dims[-1]])
-    if start_sd is None:
-        sd = step_sd
-    else:
-        first = np.zeros(n)  # 1 at the first step on each side of the anchor
-        first[[n_pre, n_pre - 1] if n_pre > 0 else [n_pre]] = 1.0
-        sd = step_sd * (1.0 - first) + start_sd * first
-    if centred:
-        steps = pm.Normal(f"{name}_step", 0.0, sd, dims=dims)
-    else:
-        steps = sd * pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
-    if n_pre == 0:
-        return pt.cumsum(steps, axis=-1)
-    # value[k] = sum of the steps between the anchor and k: a constant 0/1 matrix
-    j, k = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    walk = np.where(k < n_pre, (j < n_pre) & (j >= k), (j >= n_pre) & (j <= k)).astype(float)
-    return pt.dot(steps, walk)
 
 
 def _ar1_counterfactual(design: Design, spec: ModelSpec, eta0, tau, y_observed):
@@ -99,6 +71,62 @@ def _ar1_counterfactual(design: Design, spec: ModelSpec, eta0, tau, y_observed):
     first = np.flatnonzero(lag_cell < 0)
     noise_mult = pt.set_subtensor(pt.ones(p.n_cells)[first], 1.0 / pt.sqrt(1.0 - rho**2))
     return eta0, noise_mult
+
+
+def _unit_trends(
+    design: Design, spec: ModelSpec, scale: float, cell_precision: np.ndarray
+) -> pt.TensorVariable:
+    """Unit trends (log-rate change per year) around a common trend, as the ``beta`` term.
+
+    ``beta_i ~ Normal(trend_common [+ cohort mean], sigma_beta)``, partially centred per unit
+    by how well the unit's own data pin its trend. With ``comparison="never-treated"`` only
+    never-treated units carry their own trend: a treated unit keeps one base cell, which cannot
+    identify it, and follows the common trend.
+    """
+    p = design.panel
+    pri = spec.priors
+    model = pm.modelcontext(None)
+    time = design.period_time[p.period_idx]
+    common = pm.Normal("trend_common", 0.0, pri["common_trend_sd"] * scale)
+    parent = pt.ones(p.n_units) * common
+    if spec.cohort_trends:
+        # cohort means of the trends: adoption period, never/late adopters as one cohort
+        cohort_labels, cohort_of_unit = np.unique(p.adoption_idx, return_inverse=True)
+        if cohort_labels.size > 1:
+            model.add_coord(
+                "cohort", ["never" if c < 0 else p.period_labels[c] for c in cohort_labels]
+            )
+            mu_beta = pm.ZeroSumNormal("mu_beta", sigma=pri["trend_sd"] * scale, dims="cohort")
+            parent = parent + mu_beta[cohort_of_unit]
+    own = np.ones(p.n_units, dtype=bool)
+    if design.comparison == "never-treated":
+        own[design.treated_units] = False
+    sigma_beta = pm.HalfNormal("sigma_beta", pri["trend_sd"] * scale)
+    # data variance of each unit's trend: 1 / sum over its comparison cells of precision * t^2
+    comp = ~design.effect_cell
+    info = np.bincount(p.unit_idx[comp], cell_precision[comp] * time[comp] ** 2, p.n_units)
+    with np.errstate(divide="ignore"):
+        var = np.where(info > 0, 1.0 / info, np.inf)
+    weight = centring_weight(var[own], HALF_NORMAL_MEDIAN * pri["trend_sd"] * scale)
+    trend_units = np.flatnonzero(own)
+    model.add_coord("trend_unit", [str(u) for u in p.unit_labels[trend_units]])
+    beta_own = partially_centred("beta_unit", parent[trend_units], sigma_beta, weight, "trend_unit")
+    beta = pt.set_subtensor(parent[trend_units], beta_own)
+    return pm.Deterministic("beta", beta, dims="unit")
+
+
+def _period_effects(design: Design, spec: ModelSpec, scale: float) -> pt.TensorVariable:
+    """Period effects ``gamma``, orthogonal to the intercept (and to time, with unit trends).
+
+    Sampled in an orthonormal basis of the periods' space less the constant (and less centred
+    time, which the common trend carries), so neither direction is flat in the likelihood.
+    """
+    time = design.period_time
+    basis = orthogonal_period_basis(time, with_trend=spec.unit_trend)
+    model = pm.modelcontext(None)
+    model.add_coord("period_basis", np.arange(basis.shape[1]))
+    raw = pm.Normal("gamma_basis", 0.0, spec.priors["period_sd"] * scale, dims="period_basis")
+    return pm.Deterministic("gamma", pt.dot(basis, raw), dims="period")
 
 
 def build_model(
@@ -153,6 +181,9 @@ def build_model(
         coords["group"] = [str(g) for g in p.group_labels[treated_groups]]
         group_pos = np.searchsorted(treated_groups, p.group_idx[t_unit])
 
+    precision = cell_precision(
+        p.y, p.exposure, p.unit_idx, p.period_idx, likelihood=spec.likelihood
+    )
     with pm.Model(coords=coords) as model:
         unit_idx = pm.Data("unit_idx", p.unit_idx, dims="cell")
         period_idx = pm.Data("period_idx", p.period_idx, dims="cell")
@@ -161,30 +192,10 @@ def build_model(
         mu_alpha = pm.Normal("mu_alpha", loc, pri["intercept_sd"] * scale)
         sigma_alpha = pm.HalfNormal("sigma_alpha", pri["unit_sd"] * scale)
         alpha = pm.Normal("alpha", mu_alpha, sigma_alpha, dims="unit")
-        gamma = pm.ZeroSumNormal("gamma", sigma=pri["period_sd"] * scale, dims="period")
+        gamma = _period_effects(design, spec, scale)
         eta0 = alpha[unit_idx] + gamma[period_idx]
         if spec.unit_trend:
-            sigma_beta = pm.HalfNormal("sigma_beta", pri["trend_sd"] * scale)
-            beta_z = pm.Normal("beta_z", 0.0, 1.0, dims="unit")
-            beta = sigma_beta * beta_z
-            if spec.cohort_trends:
-                # cohort means of the trends: adoption period, never/late adopters as one cohort
-                cohort_labels, cohort_of_unit = np.unique(p.adoption_idx, return_inverse=True)
-                if cohort_labels.size > 1:
-                    model.add_coord(
-                        "cohort", ["never" if c < 0 else p.period_labels[c] for c in cohort_labels]
-                    )
-                    mu_beta = pm.ZeroSumNormal(
-                        "mu_beta", sigma=pri["trend_sd"] * scale, dims="cohort"
-                    )
-                    beta = beta + mu_beta[cohort_of_unit]
-            if design.comparison == "never-treated":
-                # a treated unit keeps one comparison (base) cell, so its own trend is not
-                # identified: it would be learnt from the effect cells. Treated units follow the
-                # period effects from their base cell, and their placebo effects show any trend
-                never = np.isin(np.arange(p.n_units), design.treated_units, invert=True)
-                beta = beta * never.astype(float)
-            beta = pm.Deterministic("beta", beta, dims="unit")
+            beta = _unit_trends(design, spec, scale, precision)
             eta0 = eta0 + beta[unit_idx] * design.period_time[p.period_idx]
         if spec.factors:
             # interactive fixed effects: loadings shrunk per factor, factors sum to zero over
@@ -201,38 +212,10 @@ def build_model(
             eta0 = eta0 + np.log(p.exposure)
 
         # --- effects on treated cells ----------------------------------------------------
-        sigma_theta = pm.HalfNormal("sigma_theta", pri["effect_step_sd"] * scale)
-        theta = pm.Deterministic(
-            "theta",
-            _random_walk(
-                "theta",
-                sigma_theta,
-                ("event_time",),
-                start_sd=pri["effect_start_sd"] * scale,
-                n_pre=design.placebo,
-                centred=not spec.ar1,
-            ),
-            dims="event_time",
-        )
-        unit_effect = pt.broadcast_to(theta[None, :], (t_unit.size, design.event_times.size))
-        if has_groups:
-            sigma_group = pm.HalfNormal("sigma_group", pri["group_step_sd"] * scale)
-            delta_group = pm.Deterministic(
-                "delta_group",
-                _random_walk(
-                    "delta_group", sigma_group, ("group", "event_time"), n_pre=design.placebo
-                ),
-                dims=("group", "event_time"),
-            )
-            unit_effect = unit_effect + delta_group[group_pos]
-        if spec.unit_level:
-            sigma_unit = pm.HalfNormal("sigma_unit", pri["unit_step_sd"] * scale)
-            delta_unit = _random_walk(
-                "delta_unit", sigma_unit, ("treated_unit", "event_time"), n_pre=design.placebo
-            )
-            unit_effect = unit_effect + delta_unit
         unit_effect = pm.Deterministic(
-            "unit_effect", unit_effect, dims=("treated_unit", "event_time")
+            "unit_effect",
+            effect_curves(design, spec, scale, group_pos if has_groups else None),
+            dims=("treated_unit", "event_time"),
         )
         tau = pm.Deterministic(
             "tau", unit_effect[design.cell_treated_unit, design.effect_index], dims="effect_cell"

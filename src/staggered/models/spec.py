@@ -15,6 +15,7 @@ DEFAULT_PRIORS = {
     "unit_sd": 1.0,
     "period_sd": 0.5,
     "trend_sd": 0.01,
+    "common_trend_sd": 0.05,
     "effect_start_sd": 0.1,
     "effect_step_sd": 0.05,
     "group_step_sd": 0.02,
