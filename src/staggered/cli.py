@@ -109,7 +109,29 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--freq", choices=["year", "quarter", "month"], default="year")
     c.add_argument("--draws", type=int, default=300, help="draws per replicate fit (300)")
     c.add_argument("--tune", type=int, default=300, help="warm-up per replicate fit (300)")
-    c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    c.add_argument(
+        "--backend",
+        choices=["serial", "processes", "dask"],
+        default=None,
+        help="where replicates run (default: dask with --scheduler, serial with --workers 1, "
+        "else processes)",
+    )
+    c.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="process pool or Dask LocalCluster size (default: all cores)",
+    )
+    c.add_argument(
+        "--scheduler", default=None, help="run on an existing Dask cluster (tcp://HOST:PORT)"
+    )
+    c.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="JSONL of finished replicates; rerunning resumes it (default: OUT/checkpoint.jsonl, "
+        "removed when the run completes)",
+    )
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     c.add_argument("--out", required=True, type=Path, help="output folder")
@@ -308,6 +330,7 @@ def _run_sbc(args) -> int:
 
     from staggered.sbc import run_sbc
 
+    checkpoint = args.checkpoint or args.out / "checkpoint.jsonl"
     start = time.perf_counter()
     result = run_sbc(
         args.model,
@@ -319,15 +342,18 @@ def _run_sbc(args) -> int:
         freq=args.freq,
         draws=args.draws,
         tune=args.tune,
+        backend=args.backend,
         workers=args.workers,
+        scheduler=args.scheduler,
         random_seed=args.seed,
         progressbar=not args.no_progress,
-        checkpoint=args.out / "ranks_partial.csv",
+        checkpoint=checkpoint,
     )
     minutes = (time.perf_counter() - start) / 60
     result.settings["minutes"] = round(minutes, 2)
     result.save(args.out)
-    (args.out / "ranks_partial.csv").unlink(missing_ok=True)  # complete: ranks.csv has it all
+    if args.checkpoint is None:  # complete: ranks.csv has it all
+        checkpoint.unlink(missing_ok=True)
     print("\n".join(result.verdicts()))
     print(
         f"\n{args.replicates} replicates in {minutes:.1f} min "

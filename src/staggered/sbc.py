@@ -3,7 +3,7 @@
 For each replicate: draw every parameter and a panel of outcomes from the simulating spec's
 own prior (``pm.sample_prior_predictive`` on the very model that is fitted, so the simulator
 cannot drift from the model), fit the fitting spec by NUTS (numpyro, one chain, compiled once
-per chunk of replicates), and record the rank of the true value of each test quantity among
+per worker process), and record the rank of the true value of each test quantity among
 thinned posterior draws. If the fit is calibrated, ranks are
 uniform. Test quantities: the pooled relative effect at each event time, the between-unit and
 between-programme scales, the dispersion, a few unit effects, and the log-likelihood of the
@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +34,17 @@ NORMAL_PRIOR_LOC, NORMAL_PRIOR_SCALE = 0.0, 1.0
 SCALES = ("sigma_theta", "sigma_group", "sigma_unit", "sigma_beta", "dispersion_cv", "sigma_y")
 # counterfactual options' parameters, ranked when the spec has them (first factor's scale)
 OPTION_PARAMETERS = ("ar_rho", "sigma_factor")
+# settings the compiled sampler depends on (its per-worker cache key)
+SAMPLER_SETTINGS = (
+    "n_units",
+    "n_groups",
+    "n_periods",
+    "freq",
+    "random_seed",
+    "fit_spec",
+    "draws",
+    "tune",
+)
 
 
 @dataclasses.dataclass
@@ -361,82 +369,93 @@ def _quantities(
     return q
 
 
-def run_chunk(
-    replicates: list[int],
-    *,
-    design: Design,
-    simulate_spec: ModelSpec,
-    fit_spec: ModelSpec,
-    outcomes: np.ndarray,
-    truths: xr.Dataset,
-    draws: int,
-    tune: int,
-    n_thin: int,
-    n_unit_quantities: int,
-    seed: int,
-    batch: bool = False,
-) -> list[pd.DataFrame]:
-    """Fit a chunk of SBC replicates with one compiled sampler; return their rank tables.
+@dataclasses.dataclass(frozen=True)
+class SBCContext:
+    """What every replicate of one SBC run shares (sent with each sweep item).
 
-    ``outcomes[r]`` and ``truths.isel(draw=r)`` are replicate r's simulated outcome and true
-    parameters (drawn once, up front, from the simulating spec's prior). With ``batch``, the
-    chunk's fits run as one vectorised NUTS call (lockstep: worth it on a GPU, not a CPU).
+    ``token`` fingerprints what the compiled sampler depends on (panel template, fitting spec,
+    draws, tune): the sampler is cached per worker process under it
+    (:func:`staggered.sweeps.worker_cache`).
     """
+
+    design: Design
+    simulate_spec: ModelSpec
+    fit_spec: ModelSpec
+    draws: int
+    tune: int
+    n_thin: int
+    n_unit_quantities: int
+    batch: bool
+    token: str
+
+
+def _compile(ctx: SBCContext):
     from staggered.compiled import CompiledNUTS
 
-    family = "count" if fit_spec.is_count else "gaussian"
-    fit_model = build_model(design, fit_spec, **_prior_settings(fit_spec))
-    sampler = CompiledNUTS(fit_model, draws=draws, tune=tune, target_accept=0.9)
-    same = simulate_spec == fit_spec
-    rngs = {r: np.random.default_rng([seed, r]) for r in replicates}
-    fit_seeds = {r: int(rngs[r].integers(2**31 - 1)) for r in replicates}
-    if batch:  # all replicates of the chunk in one vectorised NUTS run
-        fitted = dict(
-            zip(
-                replicates,
-                sampler.sample_batch(
-                    outcomes[replicates], random_seeds=[fit_seeds[r] for r in replicates]
-                ),
-                strict=True,
-            )
-        )
-    tables = []
-    for r in replicates:
-        rng = rngs[r]
-        y = outcomes[r]
-        sim_design = _with_outcome(design, y, family)
-        if batch:
-            post, stats = fitted[r]
-        else:
-            post, stats = sampler.sample(y, random_seed=fit_seeds[r])
-        keep = np.linspace(0, draws - 1, n_thin).round().astype(int)
-        thin = post.isel(draw=keep)
-        truth = truths.isel(draw=[r])
-        est = _quantities(thin, sim_design, fit_spec, n_unit_quantities)
-        true = _quantities(truth, sim_design, simulate_spec, n_unit_quantities)
+    fit_model = build_model(ctx.design, ctx.fit_spec, **_prior_settings(ctx.fit_spec))
+    return CompiledNUTS(fit_model, draws=ctx.draws, tune=ctx.tune, target_accept=0.9)
+
+
+def sbc_task(item: dict) -> list[dict]:
+    """Sweep task: fit one item's replicates and return their rank rows.
+
+    ``item["outcomes"][k]`` and ``item["truths"].isel(draw=k)`` are the simulated outcome and
+    true parameters of replicate ``item["replicates"][k]`` (drawn up front from the simulating
+    spec's prior); ``item["seed"][k]`` seeds its fit and its rank ties. An item holds one
+    replicate, or a chunk of them fitted in one vectorised NUTS call when
+    ``item["context"].batch`` (lockstep: worth it on a GPU, not a CPU). The sampler is compiled
+    once per worker process and reused by every later item of the same run.
+
+    Returns
+    -------
+    list of dict
+        One row per replicate and quantity: ``replicate, quantity, rank, n_draws, truth,
+        divergences``.
+    """
+    from staggered.sweeps import worker_cache
+
+    ctx: SBCContext = item["context"]
+    sampler = worker_cache(("sbc", ctx.token), lambda: _compile(ctx))
+    family = "count" if ctx.fit_spec.is_count else "gaussian"
+    same = ctx.simulate_spec == ctx.fit_spec
+    outcomes = np.asarray(item["outcomes"])
+    rngs = [np.random.default_rng(seed) for seed in item["seed"]]
+    fit_seeds = [int(rng.integers(2**31 - 1)) for rng in rngs]
+    if ctx.batch:
+        fitted = sampler.sample_batch(outcomes, random_seeds=fit_seeds)
+    else:
+        fitted = [
+            sampler.sample(y, random_seed=s) for y, s in zip(outcomes, fit_seeds, strict=True)
+        ]
+    keep = np.linspace(0, ctx.draws - 1, ctx.n_thin).round().astype(int)
+    rows = []
+    for k, r in enumerate(item["replicates"]):
+        y = outcomes[k]
+        post, fit_stats = fitted[k]
+        sim_design = _with_outcome(ctx.design, y, family)
+        truth = item["truths"].isel(draw=[k])
+        est = _quantities(post.isel(draw=keep), sim_design, ctx.fit_spec, ctx.n_unit_quantities)
+        true = _quantities(truth, sim_design, ctx.simulate_spec, ctx.n_unit_quantities)
         if same:
-            est["loglik"] = sampler.loglik(y, [v[keep] for v in stats["values"]])
+            est["loglik"] = sampler.loglik(y, [v[keep] for v in fit_stats["values"]])
             true["loglik"] = np.array([sampler.loglik_at(y, truth)])
-        rows = []
         for name, draws_q in est.items():
             if name not in true:
                 continue
             t = float(np.asarray(true[name]).ravel()[0])
             # ties (e.g. a scale at exactly zero) are broken at random
-            below = np.sum(draws_q < t) + rng.integers(0, np.sum(draws_q == t) + 1)
-            rows.append((r, name, int(below), n_thin, t))
-        table = pd.DataFrame(rows, columns=["replicate", "quantity", "rank", "n_draws", "truth"])
-        table["divergences"] = stats["divergences"]
-        tables.append(table)
-    import jax
-
-    jax.clear_caches()  # free this chunk's compiled code (it would otherwise pile up)
-    return tables
-
-
-def _set_worker_env() -> None:
-    os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+            below = np.sum(draws_q < t) + rngs[k].integers(0, np.sum(draws_q == t) + 1)
+            rows.append(
+                {
+                    "replicate": int(r),
+                    "quantity": name,
+                    "rank": int(below),
+                    "n_draws": ctx.n_thin,
+                    "truth": t,
+                    "divergences": fit_stats["divergences"],
+                }
+            )
+    return rows
 
 
 def run_sbc(
@@ -453,7 +472,9 @@ def run_sbc(
     n_thin: int = 99,
     n_unit_quantities: int = 3,
     random_seed: int = 0,
+    backend: str | None = None,
     workers: int | None = None,
+    scheduler: str | None = None,
     prob: float = 0.99,
     progressbar: bool = True,
     checkpoint: str | Path | None = None,
@@ -476,114 +497,50 @@ def run_sbc(
         Panel frequency.
     draws, tune : int
         NUTS draws and warm-up per replicate (one chain; the sampler is compiled once per
-        chunk of replicates, see :class:`staggered.compiled.CompiledNUTS`).
+        worker process, see :class:`staggered.compiled.CompiledNUTS`).
     n_thin : int
         Posterior draws kept per replicate for the ranks (ranks take values 0..n_thin).
     n_unit_quantities : int
         Number of unit effects among the test quantities.
     random_seed : int
-        Seed of the whole run (replicate r uses seed ``[random_seed, r]``).
+        Seed of the whole run: the prior draws, and replicate r's fit (seed
+        ``[random_seed, r]``). The ranks do not depend on the backend or the worker count.
+    backend : {"serial", "processes", "dask"}, optional
+        Where the replicates run (:func:`staggered.sweeps.run_sweep`). Default: ``"dask"``
+        with ``scheduler``, ``"serial"`` with ``workers=1``, else ``"processes"``.
     workers : int, optional
-        Parallel worker processes (default: number of CPU cores; 1 = in this process).
+        Processes of the pool or of the Dask ``LocalCluster`` (default: CPU cores).
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://HOST:PORT``) whose workers run the fits.
     prob : float
         Mass of the simultaneous ECDF bands used for the verdicts.
     progressbar : bool
         Show a progress bar over replicates.
     checkpoint : str or Path, optional
-        CSV to which each replicate's ranks are appended as it finishes; an existing file
-        resumes the run (its replicates are not refitted).
+        JSONL file to which each replicate's ranks are appended as it finishes. An existing
+        file resumes the run (its replicates are not refitted); one written with other
+        settings raises :class:`staggered.sweeps.CheckpointError`.
     chunk_size : int
-        Replicates per task (one compile per task).
+        Replicates per vectorised NUTS call when ``batch``.
     batch : bool, optional
-        Fit each chunk's replicates in one vectorised call. Default: on when JAX sees a GPU.
+        Fit chunks of replicates in one vectorised call. Default: on when JAX sees a GPU.
 
     Returns
     -------
     SBCResult
     """
+    from staggered.sweeps import fingerprint, resolve_backend, run_sweep
+
     sim_spec = load_spec(model)
     fit_spec = sim_spec if fit_model is None else load_spec(fit_model)
     if sim_spec.is_count != fit_spec.is_count:
         raise ValueError("simulating and fitting specs must both be count or both Gaussian")
     if draws < n_thin:
         raise ValueError(f"draws ({draws}) must be >= n_thin ({n_thin})")
-    design = template_design(
-        n_units=n_units, n_groups=n_groups, n_periods=n_periods, freq=freq, random_seed=random_seed
-    )
     if batch is None:
         import jax
 
         batch = jax.default_backend() != "cpu"
-    logging.getLogger("pymc").setLevel(logging.WARNING)
-    sim_model = build_model(design, sim_spec, **_prior_settings(sim_spec))
-    prior = pm.sample_prior_predictive(draws=replicates, model=sim_model, random_seed=random_seed)
-    outcomes = prior_outcomes(prior, design, sim_spec, random_seed)
-    truths = prior.prior
-    job = {
-        "design": design,
-        "simulate_spec": sim_spec,
-        "fit_spec": fit_spec,
-        "outcomes": outcomes,
-        "truths": truths,
-        "draws": draws,
-        "tune": tune,
-        "n_thin": n_thin,
-        "n_unit_quantities": n_unit_quantities,
-        "seed": random_seed,
-        "batch": batch,
-    }
-    if workers is None:
-        workers = os.cpu_count() or 1
-    results: list[pd.DataFrame] = []
-    todo = list(range(replicates))
-    if checkpoint is not None:
-        checkpoint = Path(checkpoint)
-        if checkpoint.exists():  # resume: keep finished replicates of the same run
-            done = pd.read_csv(checkpoint)
-            done = done[done["replicate"] < replicates]
-            results.append(done)
-            todo = [r for r in todo if r not in set(done["replicate"])]
-        checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    from tqdm.auto import tqdm
-
-    bar = tqdm(
-        total=replicates,
-        initial=replicates - len(todo),
-        desc="SBC replicates",
-        disable=not progressbar,
-    )
-
-    def collect(ranks: pd.DataFrame) -> None:
-        results.append(ranks)
-        if checkpoint is not None:
-            header = not checkpoint.exists()
-            ranks.to_csv(checkpoint, mode="a", header=header, index=False)
-        bar.update()
-
-    chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
-    if workers <= 1:
-        for chunk in chunks:
-            for table in run_chunk(chunk, **job):
-                collect(table)
-    else:
-        ctx = get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_set_worker_env) as pool:
-            futures = [pool.submit(run_chunk, chunk, **job) for chunk in chunks]
-            for fut in futures:
-                for table in fut.result():
-                    collect(table)
-    bar.close()
-    ranks = pd.concat(results, ignore_index=True)
-    order = list(dict.fromkeys(ranks["quantity"]))
-    summary = pd.DataFrame(
-        [
-            {
-                "quantity": q,
-                **_uniformity(ranks.loc[ranks.quantity == q, "rank"].to_numpy(), n_thin, prob),
-            }
-            for q in order
-        ]
-    )
     settings = {
         "simulate_model": sim_spec.name,
         "fit_model": fit_spec.name,
@@ -598,4 +555,72 @@ def run_sbc(
         "random_seed": random_seed,
         "batch": batch,
     }
+    # everything the ranks depend on (whole specs: a renamed prior must not resume a run)
+    sweep_settings = {
+        **settings,
+        "simulate_spec": sim_spec.to_dict(),
+        "fit_spec": fit_spec.to_dict(),
+        "n_unit_quantities": n_unit_quantities,
+        "chunk_size": chunk_size if batch else 1,
+    }
+    design = template_design(
+        n_units=n_units, n_groups=n_groups, n_periods=n_periods, freq=freq, random_seed=random_seed
+    )
+    logging.getLogger("pymc").setLevel(logging.WARNING)
+    sim_model = build_model(design, sim_spec, **_prior_settings(sim_spec))
+    prior = pm.sample_prior_predictive(draws=replicates, model=sim_model, random_seed=random_seed)
+    outcomes = prior_outcomes(prior, design, sim_spec, random_seed)
+    truths = prior.prior
+    ctx = SBCContext(
+        design=design,
+        simulate_spec=sim_spec,
+        fit_spec=fit_spec,
+        draws=draws,
+        tune=tune,
+        n_thin=n_thin,
+        n_unit_quantities=n_unit_quantities,
+        batch=batch,
+        # what the compiled sampler depends on: workers reuse it across runs that share these
+        token=fingerprint({k: sweep_settings[k] for k in SAMPLER_SETTINGS}),
+    )
+    size = chunk_size if batch else 1
+    items = []
+    for first in range(0, replicates, size):
+        chunk = list(range(first, min(first + size, replicates)))
+        key = f"replicate-{first:05d}" if size == 1 else f"replicates-{first:05d}-{chunk[-1]:05d}"
+        items.append(
+            {
+                "key": key,
+                "seed": [[random_seed, r] for r in chunk],
+                "replicates": chunk,
+                "outcomes": outcomes[chunk],
+                "truths": truths.isel(draw=chunk),
+                "context": ctx,
+            }
+        )
+    results = run_sweep(
+        sbc_task,
+        items,
+        backend=resolve_backend(backend, workers=workers, scheduler=scheduler),
+        workers=workers,
+        scheduler=scheduler,
+        checkpoint=checkpoint,
+        settings=sweep_settings,
+        progress=progressbar,
+        desc="SBC replicates",
+    )
+    ranks = pd.DataFrame(
+        [row for rows in results for row in rows],
+        columns=["replicate", "quantity", "rank", "n_draws", "truth", "divergences"],
+    )
+    order = list(dict.fromkeys(ranks["quantity"]))
+    summary = pd.DataFrame(
+        [
+            {
+                "quantity": q,
+                **_uniformity(ranks.loc[ranks.quantity == q, "rank"].to_numpy(), n_thin, prob),
+            }
+            for q in order
+        ]
+    )
     return SBCResult(ranks=ranks, summary=summary, settings=settings)
