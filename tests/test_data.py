@@ -1,12 +1,9 @@
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from staggered.data import NO_GROUP, Panel, PanelError, encode_panel, parse_periods
-
-MPDTA = Path("/work/shared/data/mpdta.csv")
 
 
 def make_panel(
@@ -227,9 +224,10 @@ def test_parse_periods():
         parse_periods(["2019", "soon"])
 
 
-@pytest.mark.skipif(not MPDTA.exists(), reason="mpdta.csv not available")
 def test_mpdta():
-    df = pd.read_csv(MPDTA)
+    from staggered.datasets import mpdta
+
+    df = mpdta()
     p = encode_panel(
         df,
         unit="countyreal",

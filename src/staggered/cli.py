@@ -49,7 +49,11 @@ def _add_sampler_args(p: argparse.ArgumentParser, *, draws: int = 1000, chains: 
     p.add_argument("--anticipation", type=int, default=0, help="periods of anticipation (0)")
     p.add_argument("--horizon", type=int, default=None, help="bin event times beyond this")
     p.add_argument(
-        "--placebo", type=int, default=3, help="pre-adoption placebo event times (3; 0 = off)"
+        "--placebo",
+        type=int,
+        default=3,
+        help="pre-trend check: pre-adoption periods given placebo effects in a separate fit "
+        "on untreated cells (3; 0 = no check)",
     )
     p.add_argument(
         "--comparison",
@@ -211,7 +215,7 @@ def _print_headline(fit, effects: pd.DataFrame, out: Path, rope: float = 0.02) -
         .round(4)
         .to_string(index=False)
     )
-    if fit.design.placebo:
+    if fit.pretrend is not None:
         print()
         if warning:
             print("Not interpretable (the sampler did not converge):")

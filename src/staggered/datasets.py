@@ -1,6 +1,10 @@
-"""The bundled example panel."""
+"""Bundled data: the simulated example panel and R did's ``mpdta``."""
 
 from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
 
 from staggered.simulate import Simulation, simulate
 
@@ -32,3 +36,23 @@ def demo_panel() -> Simulation:
         unit_trend_sd=0.003,
         random_seed=DEMO_SEED,
     )
+
+
+def mpdta() -> pd.DataFrame:
+    """County teen employment and minimum-wage rises, 2003-2007 (R package ``did``'s ``mpdta``).
+
+    500 US counties x 5 years. Columns: ``year``, ``countyreal`` (unit id), ``lpop`` (log
+    county population, constant), ``lemp`` (log teen employment, the outcome), ``first.treat``
+    (first year with a raised minimum wage; 0 = not treated in the window) and ``treat``.
+
+    Source: Callaway B & Sant'Anna PHC (2021), "Difference-in-differences with multiple time
+    periods", Journal of Econometrics 225(2); data set ``mpdta`` of the R package ``did``
+    (GPL-2), shipped unchanged as ``staggered/resources/mpdta.csv`` for agreement checks
+    against ``did``'s published event study (``docs/validation.md``).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    with resources.files("staggered").joinpath("resources/mpdta.csv").open("rb") as fh:
+        return pd.read_csv(fh)

@@ -134,15 +134,19 @@ def event_study(fit, *, level: float | None = None, ax=None):
         et[post], lo[post], hi[post], color="C0", alpha=0.3, label=f"{level:.0%} pointwise interval"
     )
     ax.plot(et[post], d[:, post].mean(axis=0), "o-", color="C0", label="pooled effect")
-    if (~post).any():
+    if fit.pretrend is not None:  # placebo effects from the separate pre-trend check fit
+        check = fit.pretrend
+        _, pet, pdraws = estimand_draws(check.idata.posterior, check.design, check.spec)
+        pd_ = pdraws[measure]
+        plo, phi = np.quantile(pd_, [alpha, 1 - alpha], axis=0)
         ax.errorbar(
-            et[~post],
-            d[:, ~post].mean(axis=0),
-            yerr=_err(d[:, ~post].mean(axis=0), lo[~post], hi[~post]),
+            pet,
+            pd_.mean(axis=0),
+            yerr=_err(pd_.mean(axis=0), plo, phi),
             fmt="s",
             color="C1",
             capsize=3,
-            label="placebo (pre-adoption)",
+            label="placebo (pre-trend check, fitted apart)",
         )
     ax.set_xlabel("periods since adoption (event time)")
     ax.set_ylabel("change in admission rate" if measure == "relative" else "effect")

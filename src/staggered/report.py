@@ -131,7 +131,7 @@ def build_report(fit, *, command: str | None = None) -> str:
         f"{_tree_depth_text(d)}</p>"
     )
 
-    if fit.design.placebo:
+    if fit.pretrend is not None:
         check = fit.pretrends()
         verdict = html.escape(str(check))
         if problems:
@@ -141,7 +141,7 @@ def build_report(fit, *, command: str | None = None) -> str:
                 "page).</b> " + verdict
             )
         else:
-            box = "ok" if check.prob_all_in_rope >= 0.9 else "warn"
+            box = {"equivalence": "ok", "divergence": "bad"}.get(check.verdict, "warn")
         parts.append("<h2>Pre-trend check</h2>")
         parts.append(f"<p class='{box}'>{verdict}</p>")
         parts.append(_table(check.table, pct=("mean", "lower", "upper") if count else ()))

@@ -76,6 +76,8 @@ def effect_curves(
     Adds the deterministics ``theta`` (event_time) and, with programmes, ``delta_group``
     (group x event_time).
     """
+    if spec.curve == "cohort":
+        return _cohort_effects(design, spec, scale)
     pri = spec.priors
     model = pm.modelcontext(None)
     n_pre = design.placebo
@@ -111,3 +113,24 @@ def effect_curves(
             [b.deviations("unit", sigma_unit * step, "treated_unit") for b, _ in blocks], axis=1
         )
     return curves
+
+
+def _cohort_effects(design: Design, spec: ModelSpec, scale: float) -> pt.TensorVariable:
+    """One free effect per adoption cohort and event time (no pooling, no smoothing).
+
+    ``theta`` is then the unweighted mean over the cohorts observed at each event time (a
+    summary only: pooled estimands weight the cells as usual).
+    """
+    p = design.panel
+    model = pm.modelcontext(None)
+    cohorts, cohort_of_treated = np.unique(
+        p.adoption_idx[design.treated_units], return_inverse=True
+    )
+    model.add_coord("cohort", [p.period_labels[c] for c in cohorts])
+    sd = spec.priors["cohort_effect_sd"] * scale
+    effect = pm.Normal("cohort_effect", 0.0, sd, dims=("cohort", "event_time"))
+    seen = np.zeros((cohorts.size, design.event_times.size))
+    seen[cohort_of_treated[design.cell_treated_unit], design.effect_index] = 1.0
+    weights = seen / np.maximum(seen.sum(axis=0), 1.0)
+    pm.Deterministic("theta", (effect * weights).sum(axis=0), dims="event_time")
+    return effect[cohort_of_treated]

@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 LIKELIHOODS = ("negbin", "poisson", "normal")
+CURVES = ("rw", "cohort")
 
 DEFAULT_PRIORS = {
     "intercept_sd": 2.0,
@@ -23,6 +24,7 @@ DEFAULT_PRIORS = {
     "dispersion_sd": 0.1,
     "noise_sd": 0.5,
     "factor_sd": 0.05,
+    "cohort_effect_sd": 1.0,
 }
 
 
@@ -50,6 +52,11 @@ class ModelSpec:
     factors : int
         Number of latent factors (interactive fixed effects ``lambda_i . f_t``) in the
         counterfactual, with shrinkage on each factor's loadings; 0 for none.
+    curve : {"rw", "cohort"}
+        ``rw``: the pooled event-time curve is a random walk with programme and unit
+        deviations (partial pooling). ``cohort``: one free effect per adoption cohort and event
+        time, ``Normal(0, cohort_effect_sd)``, no smoothing and no shrinkage across cohorts or
+        event times (the Callaway-Sant'Anna estimand; group and unit levels are ignored).
     group_level, unit_level : bool
         Programme- and unit-level deviations from the pooled event-time curve.
     priors : dict
@@ -64,6 +71,7 @@ class ModelSpec:
     cohort_trends: bool = False
     ar1: bool = False
     factors: int = 0
+    curve: str = "rw"
     group_level: bool = True
     unit_level: bool = True
     priors: dict = field(default_factory=lambda: dict(DEFAULT_PRIORS))
@@ -89,7 +97,7 @@ class ModelSpec:
                 "factors": self.factors,
             },
             "effect": {
-                "curve": "rw",
+                "curve": self.curve,
                 "group_level": self.group_level,
                 "unit_level": self.unit_level,
             },
@@ -126,8 +134,9 @@ def spec_from_dict(d: dict) -> ModelSpec:
     if isinstance(factors, bool) or not isinstance(factors, int) or not 0 <= factors <= 5:
         raise ValueError(f"counterfactual.factors must be an integer 0..5, got {factors!r}")
     eff = d.get("effect", {})
-    if eff.get("curve", "rw") != "rw":
-        raise ValueError(f"effect.curve must be 'rw', got {eff.get('curve')!r}")
+    curve = eff.get("curve", "rw")
+    if curve not in CURVES:
+        raise ValueError(f"effect.curve must be one of {CURVES}, got {curve!r}")
     priors = dict(DEFAULT_PRIORS)
     bad = set(d.get("priors", {})) - set(DEFAULT_PRIORS)
     if bad:
@@ -140,6 +149,7 @@ def spec_from_dict(d: dict) -> ModelSpec:
         cohort_trends=bool(cf.get("cohort_trends", False)),
         ar1=bool(cf.get("ar1", False)),
         factors=int(factors),
+        curve=curve,
         group_level=bool(eff.get("group_level", True)),
         unit_level=bool(eff.get("unit_level", True)),
         priors=priors,
