@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the full SBC of every shipped spec shown in docs/sbc.md (about 7-15 minutes per
-# spec on a 2-core machine). Re-running resumes from each folder's ranks_partial.csv; delete
-# the folder to start over.
+# spec on a 2-core machine). Re-running resumes from each folder's checkpoint.jsonl (the
+# JSONL of finished replicates, removed once a spec's run completes); delete the folder to
+# start over.
 set -euo pipefail
 cd "$(dirname "$0")"
 common=(--replicates 200 --units 20 --groups 3 --periods 8 --workers 2 --seed 2026 --no-progress)
