@@ -137,6 +137,7 @@ def run_item(item: dict) -> dict:
                 draws=item["draws"],
                 tune=item["tune"],
                 chains=item["chains"],
+                placebo=item.get("placebo", 0),
                 random_seed=item["seed"],
                 level=LEVEL,
                 progressbar=False,
@@ -223,6 +224,7 @@ def _items(args) -> list[dict]:
         "chains": args.chains,
         "cs_control": args.cs_control,
         "max_units": args.max_units,
+        "placebo": args.placebo,
     }
     return [{"key": n, "panel": n, "seed": dgp.get(n).seed, **common} for n in names]
 
@@ -235,6 +237,7 @@ def _settings(args) -> dict:
         "chains": args.chains,
         "cs_control": args.cs_control,
         "max_units": args.max_units,
+        "placebo": args.placebo,
         "level": LEVEL,
     }
 
@@ -386,6 +389,13 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         default=None,
         help="shrink every panel to at most N units (smoke runs only)",
+    )
+    ap.add_argument(
+        "--placebo",
+        type=int,
+        default=0,
+        help="pre-trend check periods (0, the default here: the study scores the estimates, "
+        "and the check is a separate fit that does not change them)",
     )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/coverage.json"))
     args = ap.parse_args(argv)
