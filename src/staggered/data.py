@@ -7,19 +7,27 @@ says how to fix them. Downstream modules trust the :class:`Panel` they receive.
 The work is split by seam: :mod:`staggered.period_kinds` reads period values (calendar and
 financial) and :mod:`staggered.periods` places them on a grid; :mod:`staggered.grid` (time
 column), :mod:`staggered.validation` (other columns) and :mod:`staggered.adoption` hold one
-function per rule; :mod:`staggered.panel` holds the encoded :class:`Panel`. Everything is
+function per rule; :mod:`staggered.covariates` standardises covariates and checks them for a
+shift at adoption; :mod:`staggered.panel` holds the encoded :class:`Panel`. Everything is
 importable from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import warnings
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from staggered.adoption import always_treated, check_some_treated, read_adoption, read_treated
+from staggered.covariates import (
+    CovariateWarning,
+    adoption_shifts,
+    bad_control_notes,
+    untreated_cells,
+)
 from staggered.errors import PanelError, Rows
 from staggered.errors import _fmt as _fmt  # re-exported: design.py uses it
 from staggered.grid import check_no_gaps, check_unique_cells, read_time
@@ -30,10 +38,13 @@ from staggered.validation import (
     NO_GROUP,
     check_arguments,
     check_columns_exist,
+    check_covariate_names,
+    check_covariate_varies,
     check_group_given_for_treated,
     check_has_rows,
     check_one_treatment_column,
     object_array,
+    read_covariate,
     read_exposure,
     read_group,
     read_outcome,
@@ -42,6 +53,7 @@ from staggered.validation import (
 
 __all__ = [
     "FREQS",
+    "CovariateWarning",
     "NO_GROUP",
     "PERIODS_PER_YEAR",
     "Panel",
@@ -64,6 +76,7 @@ def encode_panel(
     family: str = "count",
     drop_always_treated: bool = False,
     freq: str | None = None,
+    covariates: Sequence[Hashable] | None = None,
 ) -> Panel:
     """Validate a long panel (one row per unit x period) and encode it.
 
@@ -114,6 +127,13 @@ def encode_panel(
         years (April to March), ``"fq"`` financial quarters (Q1 = April to June). Time values
         finer than ``freq`` map to the period containing them; coarser ones, calendar years or
         quarters on a financial panel, and financial years on a calendar-year panel are refused.
+    covariates : list of str, optional
+        Numeric columns the counterfactual adjusts for (time-varying or constant within a
+        unit), e.g. ``["age75_share", "imd_score"]``; never missing, finite, and not constant
+        over untreated cells. A covariate that shifts at adoption in treated units by more than
+        :data:`staggered.covariates.SHIFT_THRESHOLD` sd (against not-yet- and never-treated
+        units) is flagged as possibly affected by the programme: a
+        :class:`~staggered.covariates.CovariateWarning` and a line in :meth:`Panel.summary`.
 
     Returns
     -------
@@ -125,6 +145,11 @@ def encode_panel(
     PanelError
         On any violation of the data contract; the message names the rows, units or columns
         and says how to fix them.
+
+    Warns
+    -----
+    CovariateWarning
+        A covariate shifts at adoption in treated units (a possible bad control).
     """
     check_arguments(df, family)
     freq = freq_name(freq) if freq is not None else None
@@ -137,7 +162,9 @@ def encode_panel(
         "treated": treated,
         "group": group,
     }
-    check_columns_exist(df, columns)
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates or ())
+    check_columns_exist(df, columns, covariates)
+    check_covariate_names(covariates, columns)
     check_one_treatment_column(adoption, treated)
     check_has_rows(df)
     rows = Rows(df.index.to_numpy())
@@ -156,6 +183,8 @@ def encode_panel(
         ),
         "row": rows.index,
     }
+    if covariates:
+        cells["covariates"] = np.column_stack([read_covariate(df[c], c, rows) for c in covariates])
     group_labels = blank = None
     if group is not None:
         cells["group"], group_labels, blank = read_group(df[group], group, unit_code, unit_labels)
@@ -180,10 +209,14 @@ def encode_panel(
     if group is not None:
         treated_rows = within[cells["unit"]]
         check_group_given_for_treated(cells["blank"], treated_rows, group, Rows(cells["row"]))
+    adoption_idx = np.where(within, unit_ad - grid.start, -1).astype(np.int64)
+    shifts: tuple[float, ...] = ()
+    if covariates:
+        shifts = _covariate_shifts(cells, adoption_idx, len(grid.labels), covariates)
     return _assemble(
         cells,
         unit_labels=unit_labels,
-        adoption_idx=np.where(within, unit_ad - grid.start, -1).astype(np.int64),
+        adoption_idx=adoption_idx,
         group_labels=group_labels,
         period_labels=grid.labels,
         freq=grid.freq,
@@ -192,7 +225,23 @@ def encode_panel(
         dropped_always_treated=dropped,
         family=family,
         notes=notes,
+        covariate_names=tuple(covariates),
+        covariate_shifts=shifts,
     )
+
+
+def _covariate_shifts(
+    cells: dict[str, np.ndarray], adoption_idx: np.ndarray, n_periods: int, names: list
+) -> tuple[float, ...]:
+    """Check the covariates vary over untreated cells; warn of any that shift at adoption."""
+    values = cells["covariates"]
+    untreated = untreated_cells(cells["unit"], cells["period"], adoption_idx)
+    for j, name in enumerate(names):
+        check_covariate_varies(values[:, j], untreated, name)
+    shifts = adoption_shifts(values, cells["unit"], cells["period"], adoption_idx, n_periods)
+    for note in bad_control_notes(names, shifts):
+        warnings.warn(f"Possible bad control: {note}", CovariateWarning, stacklevel=3)
+    return tuple(float(x) for x in shifts)
 
 
 def _drop_units(
@@ -237,6 +286,7 @@ def _assemble(
         "unit_labels": unit_labels,
         "group_idx": group_idx,
         "group_labels": group_labels,
+        "covariates": cells["covariates"][order] if "covariates" in cells else None,
     }
     for arr in arrays.values():
         if arr is not None:

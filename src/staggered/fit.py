@@ -302,6 +302,7 @@ def fit(
     adoption: str | None = None,
     treated: str | None = None,
     group: str | None = None,
+    covariates: list[str] | None = None,
     model: str | ModelSpec = "negbin-rw",
     anticipation: int = 0,
     horizon: int | None = None,
@@ -333,6 +334,13 @@ def fit(
         0/1 treatment column instead of ``adoption`` (must switch on once and stay on).
     group : str, optional
         Programme column for a second pooling level.
+    covariates : list of str, optional
+        Numeric columns (time-varying or constant within a unit, e.g. ``["age75_share",
+        "imd_score"]``) that the counterfactual adjusts for, each standardised over the
+        comparison cells with a coefficient ``covariate_coef ~ Normal(0, covariate_sd)``
+        (log-rate change per sd; prior ``covariate_sd``, default 0.1). They never enter the
+        effect. One that shifts at adoption in treated units raises a ``CovariateWarning``
+        (a possible bad control, see the data docs).
     model : str or ModelSpec, default "negbin-rw"
         Shipped spec name, a path to a TOML spec, or a :class:`ModelSpec`.
     anticipation : int, default 0
@@ -382,6 +390,7 @@ def fit(
         group=group,
         family="count" if spec.is_count else "gaussian",
         drop_always_treated=drop_always_treated,
+        covariates=covariates,
     )
     design, check_design = fit_designs(
         panel,
@@ -399,7 +408,7 @@ def fit(
         random_seed=random_seed,
         level=level,
         progressbar=progressbar,
-        config={"placebo": placebo},
+        config={"placebo": placebo, "covariates": [str(c) for c in panel.covariate_names]},
     )
     result = fit_design(design, spec, **settings)
     result.source_panel = panel

@@ -62,6 +62,8 @@ def save(fit: Fit, path: str | Path) -> Path:
     unit = {"panel_adoption_idx": ("panel_unit", p.adoption_idx)}
     if p.group_idx is not None:
         unit["panel_group_idx"] = ("panel_unit", p.group_idx)
+    if p.covariates is not None:
+        cell["panel_covariates"] = (("panel_cell", "panel_covariate"), p.covariates)
     panel_ds = xr.Dataset({**cell, **unit})
     meta = {
         "unit_labels": _json_labels(p.unit_labels),
@@ -73,6 +75,8 @@ def save(fit: Fit, path: str | Path) -> Path:
         "late_adopters": _json_labels(p.late_adopters),
         "dropped_always_treated": _json_labels(p.dropped_always_treated),
         "family": p.family,
+        "covariate_names": _json_labels(p.covariate_names),
+        "covariate_shifts": [None if np.isnan(x) else x for x in p.covariate_shifts],
     }
     idata = fit.idata.copy()
     idata.posterior = _compact(idata.posterior)
@@ -140,6 +144,15 @@ def load(path: str | Path) -> Fit:
         late_adopters=meta["late_adopters"],
         dropped_always_treated=meta["dropped_always_treated"],
         family=meta["family"],
+        covariates=(
+            const["panel_covariates"].values.astype(np.float64)
+            if "panel_covariates" in const
+            else None
+        ),
+        covariate_names=tuple(meta.get("covariate_names", ())),
+        covariate_shifts=tuple(
+            np.nan if x is None else float(x) for x in meta.get("covariate_shifts", ())
+        ),
     )
     if int(attrs.get("staggered_format", 1)) < FORMAT:
         raise ValueError(

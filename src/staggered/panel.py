@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from staggered.covariates import bad_control_notes
 from staggered.errors import _fmt, _plural
 from staggered.periods import FREQ_DESCRIPTIONS
 
@@ -56,6 +57,17 @@ class Panel:
         How values were read or mapped where that was not one to one: adoption values coarser
         or finer than the panel period, labels such as ``2011-12`` read as financial years or
         months. Shown by :meth:`summary`.
+    covariates : numpy.ndarray or None
+        ``(N, k)`` float64 covariate values per cell, as given (standardised only in the model,
+        over each fit's comparison cells); None without covariates.
+    covariate_names : tuple
+        The ``k`` covariate column names, in the order of the columns of :attr:`covariates`.
+    covariate_shifts : tuple of float
+        Shift of each covariate at adoption in treated units, in sd units (a difference in
+        differences against not-yet- and never-treated units, see
+        :func:`staggered.covariates.adoption_shifts`); NaN where it cannot be computed. Shifts
+        beyond :data:`staggered.covariates.SHIFT_THRESHOLD` are flagged as possible bad
+        controls by :meth:`summary`.
     """
 
     unit_labels: np.ndarray
@@ -74,6 +86,9 @@ class Panel:
     dropped_always_treated: list
     family: str
     notes: tuple[str, ...] = ()
+    covariates: np.ndarray | None = None
+    covariate_names: tuple = ()
+    covariate_shifts: tuple[float, ...] = ()
 
     @property
     def n_units(self) -> int:
@@ -96,6 +111,11 @@ class Panel:
         return 0 if self.group_labels is None else len(self.group_labels)
 
     @property
+    def n_covariates(self) -> int:
+        """Number of covariates ``k`` (0 without covariates)."""
+        return 0 if self.covariates is None else self.covariates.shape[1]
+
+    @property
     def treated_units(self) -> np.ndarray:
         """``(U,)`` bool: the unit adopts within the panel."""
         return self.adoption_idx >= 0
@@ -110,6 +130,7 @@ class Panel:
             y=self.y[cells],
             exposure=self.exposure[cells],
             row_index=self.row_index[cells],
+            covariates=None if self.covariates is None else self.covariates[cells],
         )
 
     def summary(self) -> str:
@@ -120,7 +141,8 @@ class Panel:
         str
             Units (treated / never / late adopters), period range and frequency, cells,
             cohorts (the first treated period of each, with its number of units), how adoption
-            values were mapped onto the periods (see :attr:`notes`), groups and dropped units.
+            values were mapped onto the periods (see :attr:`notes`), groups, covariates (with
+            any flagged as possibly affected by the programme) and dropped units.
         """
         n_treated = int(self.treated_units.sum())
         n_late = len(self.late_adopters)
@@ -153,6 +175,15 @@ class Panel:
                 + _fmt([f"{g}: {k}" for g, k in zip(self.group_labels, sizes, strict=True)])
                 + ")"
             )
+        if self.n_covariates:
+            lines.append(
+                f"Covariates: {self.n_covariates} ({_fmt([repr(c) for c in self.covariate_names])}"
+                "; counterfactual only, standardised over comparison cells)"
+            )
+            lines += [
+                f"Possible bad control: {note}"
+                for note in bad_control_notes(self.covariate_names, self.covariate_shifts)
+            ]
         if self.late_adopters:
             lines.append(
                 f"Late adopters (adopt after {self.period_labels[-1]}; comparison units "
@@ -172,8 +203,9 @@ class Panel:
         -------
         pandas.DataFrame
             Columns ``unit``, ``period`` (label), ``y``, ``exposure``, ``adoption`` (label of the
-            unit's first treated period, ``""`` if not treated within the panel) and ``group``
-            (only with a group column), one row per cell.
+            unit's first treated period, ``""`` if not treated within the panel), ``group``
+            (only with a group column) and one column per covariate (named as the covariate,
+            unless the name is taken), one row per cell.
         """
         labels = np.asarray(self.period_labels + [""], dtype=object)
         out = {
@@ -185,4 +217,6 @@ class Panel:
         }
         if self.group_labels is not None and self.group_idx is not None:
             out["group"] = self.group_labels[self.group_idx[self.unit_idx]]
+        for j, name in enumerate(self.covariate_names):
+            out.setdefault(name, self.covariates[:, j])
         return pd.DataFrame(out)

@@ -1,4 +1,6 @@
-"""One function per data-contract rule on arguments, columns, units, outcome, exposure and group.
+"""One function per data-contract rule on arguments, columns, units, outcome, exposure, group.
+
+Covariates have their rules here too (numeric, present, finite, varying over untreated cells).
 
 Each rule raises a :class:`~staggered.errors.PanelError` that names the rows, units or columns and
 says how to fix them; ``encode_panel`` calls them in order. The time column's rules live in
@@ -31,13 +33,13 @@ def check_arguments(df: Any, family: str) -> None:
         raise ValueError(f"family must be one of {', '.join(FAMILIES)}, not {family!r}.")
 
 
-def check_columns_exist(df: pd.DataFrame, columns: dict[str, Any]) -> None:
-    """Every column named for a role exists."""
-    unknown = [
-        f"{role}={name!r}"
-        for role, name in columns.items()
-        if name is not None and name not in df.columns
-    ]
+def check_columns_exist(
+    df: pd.DataFrame, columns: dict[str, Any], covariates: Sequence[Hashable] = ()
+) -> None:
+    """Every column named for a role, and every covariate column, exists."""
+    named = [(role, name) for role, name in columns.items() if name is not None]
+    named += [("covariate", name) for name in covariates]
+    unknown = [f"{role}={name!r}" for role, name in named if name not in df.columns]
     if unknown:
         raise PanelError(
             f"Unknown column{'s' if len(unknown) > 1 else ''}: {_fmt(unknown)}. Available "
@@ -247,4 +249,65 @@ def check_group_given_for_treated(
             f"Group column {column!r} is blank for units treated within the panel, in "
             f"{rows(bad)}. Every treated unit needs its programme; only "
             "never-treated units may leave the group blank."
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Covariates
+# --------------------------------------------------------------------------------------------
+
+
+def check_covariate_names(covariates: Sequence[Hashable], columns: dict[str, Any]) -> None:
+    """Covariates are named once each and are not the unit, time, outcome, ... columns."""
+    repeated = list(dict.fromkeys(c for i, c in enumerate(covariates) if c in covariates[:i]))
+    if repeated:
+        raise PanelError(
+            f"Covariate{'s' if len(repeated) > 1 else ''} {_fmt([repr(c) for c in repeated])} "
+            "named more than once (CLI: --covariate). Name each covariate column once."
+        )
+    roles = {name: role for role, name in columns.items() if name is not None}
+    clash = [f"{c!r} (the {roles[c]} column)" for c in covariates if c in roles]
+    if clash:
+        raise PanelError(
+            f"Covariate{'s' if len(clash) > 1 else ''} {_fmt(clash)} already "
+            f"{'have roles' if len(clash) > 1 else 'has a role'}. A covariate is an extra "
+            "numeric column that the counterfactual adjusts for: drop it from the covariates."
+        )
+
+
+def read_covariate(raw: pd.Series, column: Hashable, rows: Rows) -> np.ndarray:
+    """A covariate as float64: numeric, present and finite in every row."""
+    x = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    nonnum = np.isnan(x) & raw.notna().to_numpy()
+    if nonnum.any():
+        raise PanelError(
+            f"Covariate column {column!r} has non-numeric values in {rows(nonnum, raw)}. "
+            "Covariates must be numbers: convert these values (e.g. a category to 0/1 "
+            "columns) or remove the rows."
+        )
+    miss = np.isnan(x)
+    if miss.any():
+        raise PanelError(
+            f"Covariate column {column!r} is missing in {rows(miss)}. The counterfactual needs "
+            "the covariate in every cell: fill it in (e.g. carry the last known value forward), "
+            "remove these rows, or drop the covariate."
+        )
+    inf = ~np.isfinite(x)
+    if inf.any():
+        raise PanelError(
+            f"Covariate column {column!r} has infinite values in {rows(inf, x)}. Fix or remove "
+            "these rows."
+        )
+    return x
+
+
+def check_covariate_varies(values: np.ndarray, untreated: np.ndarray, column: Hashable) -> None:
+    """A covariate takes more than one value over untreated cells (it can be standardised)."""
+    ref = values[untreated]
+    if ref.size and ref.min() == ref.max():
+        raise PanelError(
+            f"Covariate column {column!r} takes one value ({ref[0]:g}) in every untreated cell "
+            "(never-treated units, and treated units before adoption): it cannot be "
+            "standardised, and its coefficient could only trade off against the intercepts. "
+            "Drop the covariate."
         )

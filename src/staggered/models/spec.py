@@ -25,6 +25,7 @@ DEFAULT_PRIORS = {
     "noise_sd": 0.5,
     "factor_sd": 0.05,
     "cohort_effect_sd": 1.0,
+    "covariate_sd": 0.1,
 }
 
 
