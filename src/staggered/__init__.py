@@ -12,6 +12,7 @@ import types
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from staggered.assurance import AssuranceResult, assurance, assurance_text
     from staggered.data import Panel, PanelError, encode_panel
     from staggered.design import Design, build_design
     from staggered.diagnostics import SamplingWarning
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 # public name -> module that defines it
 _LAZY = {
+    "AssuranceResult": "staggered.assurance",
     "Design": "staggered.design",
     "Fit": "staggered.fit",
     "ModelSpec": "staggered.models",
@@ -30,6 +32,8 @@ _LAZY = {
     "PanelError": "staggered.data",
     "SamplingWarning": "staggered.diagnostics",
     "Simulation": "staggered.simulate",
+    "assurance": "staggered.assurance",
+    "assurance_text": "staggered.assurance",
     "available_specs": "staggered.models",
     "build_design": "staggered.design",
     "compare_models": "staggered.model_comparison",
@@ -41,9 +45,10 @@ _LAZY = {
     "simulate": "staggered.simulate",
 }
 # functions named like the submodule that defines them: ``staggered.fit`` is the function
-_SHADOWED = ("fit", "simulate")
+_SHADOWED = ("assurance", "fit", "simulate")
 
 __all__ = [
+    "AssuranceResult",
     "Design",
     "Fit",
     "ModelSpec",
@@ -51,6 +56,8 @@ __all__ = [
     "PanelError",
     "SamplingWarning",
     "Simulation",
+    "assurance",
+    "assurance_text",
     "available_specs",
     "build_design",
     "compare_models",

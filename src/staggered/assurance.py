@@ -1,0 +1,432 @@
+"""Design-stage assurance: how likely a planned evaluation is to detect a hypothesised effect.
+
+For each simulation, panels of the planned rollout are drawn (:mod:`staggered.assurance_panels`:
+fully simulated, or the user's real pre-programme panel with the effect injected, "plasmode"),
+once with the hypothesised effect and once without it (the null), cut at each follow-up
+length, and fitted with the chosen model (no pre-trend check fit). A fit *detects* the effect
+when the posterior probability of a reduction (``prob_negative``) is at least ``threshold``.
+Over simulations this gives, for each number of sites, follow-up length and estimand (the
+pooled relative effect at each event time and the cumulative effect since adoption):
+
+- **assurance**: the share of simulations with the effect in which it is detected,
+- **false-finding rate**: the share of null simulations in which a reduction is declared,
+- the expected width of the ``level`` interval,
+
+each with its Monte Carlo standard error. Fits run through :func:`staggered.sweeps.run_sweep`
+(serial, process pool or Dask; checkpoint and resume); every fit's randomness comes from
+``(random_seed, simulation)``, so results do not depend on the backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from staggered.assurance_panels import plasmode_window
+from staggered.assurance_plan import Baseline, Effect, Rollout, rollout_shares
+from staggered.assurance_report import assurance_text
+from staggered.assurance_sweep import _Context, _panel_digest, assurance_task, encode_real_panel
+
+__all__ = [
+    "AssuranceResult",
+    "assurance",
+    "assurance_task",
+    "assurance_text",
+    "encode_real_panel",
+    "summarise",
+]
+
+TABLE_COLUMNS = [
+    "sites",
+    "follow_up",
+    "measure",
+    "event_time",
+    "truth",
+    "estimate",
+    "assurance",
+    "assurance_se",
+    "false_finding",
+    "false_finding_se",
+    "width",
+    "width_se",
+    "simulations",
+]
+FIT_COLUMNS = [
+    "sites",
+    "follow_up",
+    "hypothesis",
+    "simulation",
+    "measure",
+    "event_time",
+    "mean",
+    "lower",
+    "upper",
+    "prob_negative",
+    "truth",
+    "divergences",
+]
+
+
+@dataclass
+class AssuranceResult:
+    """Assurance of a planned evaluation.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per number of sites, years of follow-up and estimand (``measure`` relative at
+        each ``event_time``, or cumulative at the last): ``truth`` (mean true value),
+        ``estimate`` (mean posterior mean), ``assurance`` (P(declared a reduction) with the
+        effect), ``false_finding`` (the same without an effect), ``width`` (mean interval
+        width), each with its Monte Carlo standard error (``_se``), and ``simulations``.
+    fits : pandas.DataFrame
+        One row per fit and estimand (``hypothesis`` ``effect`` or ``null``).
+    settings : dict
+        The run's settings.
+    """
+
+    table: pd.DataFrame
+    fits: pd.DataFrame
+    settings: dict
+
+    def text(self, *, event_time: int | None = None, target: float = 0.8) -> str:
+        """The result in plain words (see :func:`assurance_text`)."""
+        return assurance_text(self, event_time=event_time, target=target)
+
+    def plot(self, *, ax=None, event_time: int | None = None, target: float = 0.8):
+        """P(detect) against years of follow-up, one line per number of sites.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from staggered.assurance_report import plot_assurance
+
+        return plot_assurance(self, ax=ax, event_time=event_time, target=target)
+
+    def save(self, out: str | Path) -> Path:
+        """Write ``assurance.csv``, ``fits.csv``, ``assurance.png``, ``assurance.md``, settings."""
+        import matplotlib.pyplot as plt
+
+        from staggered.assurance_report import markdown
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        self.table.to_csv(out / "assurance.csv", index=False, float_format="%.6g")
+        self.fits.to_csv(out / "fits.csv", index=False, float_format="%.6g")
+        ax = self.plot()
+        ax.figure.savefig(out / "assurance.png", dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
+        (out / "assurance.md").write_text(markdown(self))
+        (out / "settings.json").write_text(json.dumps(self.settings, indent=2) + "\n")
+        return out
+
+
+def summarise(fits: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Assurance table from per-fit rows (see :attr:`AssuranceResult.table`).
+
+    A fit declares a reduction when ``prob_negative >= threshold``. Monte Carlo standard
+    errors: ``sqrt(p (1 - p) / n)`` for shares, ``sd / sqrt(n)`` for widths.
+    """
+    fits = fits.assign(
+        detected=(fits["prob_negative"] >= threshold).astype(float),
+        width=fits["upper"] - fits["lower"],
+    )
+    keys = ["sites", "follow_up", "measure", "event_time"]
+    rows = []
+    for key, grp in fits.groupby(keys, sort=True):
+        eff = grp[grp["hypothesis"] == "effect"]
+        nul = grp[grp["hypothesis"] == "null"]
+        n = len(eff)
+        p, q = _share(eff["detected"]), _share(nul["detected"])
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "truth": eff["truth"].mean(),
+                "estimate": eff["mean"].mean(),
+                "assurance": p[0],
+                "assurance_se": p[1],
+                "false_finding": q[0],
+                "false_finding_se": q[1],
+                "width": eff["width"].mean(),
+                "width_se": eff["width"].std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
+                "simulations": n,
+            }
+        )
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    order = {"relative": 0, "cumulative": 1}
+    table = table.sort_values(
+        ["sites", "follow_up", "measure", "event_time"],
+        key=lambda c: c.map(order) if c.name == "measure" else c,
+    )
+    return table.reset_index(drop=True)
+
+
+def _share(x: pd.Series) -> tuple[float, float]:
+    n = len(x)
+    if n == 0:
+        return np.nan, np.nan
+    p = float(x.mean())
+    return p, float(np.sqrt(p * (1 - p) / n))
+
+
+def _as_list(value: int | Sequence[int], name: str) -> list[int]:
+    values = [int(value)] if np.isscalar(value) else [int(v) for v in value]
+    if not values or min(values) < 1:
+        raise ValueError(f"{name} must be positive integers, got {value}")
+    return sorted(set(values))
+
+
+def _effect(effect, size, ramp, delay, site_sd) -> Effect:
+    if isinstance(effect, Effect):
+        return effect
+    shape = effect if isinstance(effect, str) else tuple(effect)
+    return Effect(shape=shape, size=size, ramp=ramp, delay=delay, site_sd=site_sd)
+
+
+def assurance(
+    data: pd.DataFrame | None = None,
+    *,
+    unit: str | None = None,
+    time: str | None = None,
+    outcome: str | None = None,
+    exposure: str | None = None,
+    sites: int | Sequence[int] = 40,
+    comparison_areas: int = 40,
+    rollout: Sequence[float] | Mapping[int, float] = (0.5, 0.5),
+    history: int = 5,
+    follow_up: int | Sequence[int] = (3, 5, 7),
+    freq: str = "year",
+    first_year: int = 2026,
+    effect: str | Sequence[float] | Effect = "ramp",
+    size: float = -0.03,
+    ramp: float = 4.0,
+    delay: float | None = None,
+    site_sd: float = 0.0,
+    baseline: Baseline | None = None,
+    injection: str = "thin",
+    threshold: float = 0.95,
+    level: float = 0.9,
+    simulations: int = 100,
+    null: bool = True,
+    model: str = "negbin-rw",
+    draws: int = 500,
+    tune: int = 500,
+    target_accept: float = 0.9,
+    random_seed: int = 0,
+    backend: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    checkpoint: str | Path | None = None,
+    progressbar: bool = True,
+) -> AssuranceResult:
+    """Probability that a planned evaluation detects a hypothesised effect (assurance).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, optional
+        A real pre-programme panel (one row per unit x period, counts, nobody treated) for a
+        plasmode run: each simulation draws the planned sites at random among its units and
+        injects the effect into their counts from adoption on (binomial thinning for a
+        reduction, added Poisson counts for a rise; ``injection``). The plan is shifted back
+        so that the panel's last ``max(follow_up)`` years are the follow-up and the
+        ``history`` years before them the history: the panel needs ``history +
+        max(follow_up)`` years (a ``ValueError`` says what is missing); earlier years are left
+        out. Every unit that is not a site is a comparison area. Without ``data``, panels are
+        simulated (:func:`staggered.assurance_panels.simulate_rollout`).
+    unit, time, outcome, exposure : str, optional
+        Columns of ``data`` (as in :func:`staggered.fit`).
+    sites : int or list of int
+        Number(s) of adopting sites; one curve per number (``[20, 40, 60]``).
+    comparison_areas : int
+        Areas that never adopt (simulated panels).
+    rollout : sequence of float or dict
+        Share of sites adopting in each year of the rollout (``(0.5, 0.5)``), or
+        ``{year: share}`` (``{2026: 0.5, 2027: 0.5}``; sets ``first_year``).
+    history : int
+        Years of data before the first adoption.
+    follow_up : int or list of int
+        Years of data from the first adoption on at which the evaluation is analysed
+        (``[3, 5, 7]``). Each simulated panel is fitted cut at every length, so the curves over
+        follow-up are paired.
+    freq : {"year", "quarter", "month"}
+        Period of simulated panels (a plasmode run uses the panel's).
+    first_year : int
+        Calendar year of the first adoption in simulated panels (labels only).
+    effect : {"ramp", "step", "delayed", "jcurve"}, sequence of float, or Effect
+        Shape of the hypothesised effect, or its trajectory (relative effect at event times
+        0, 1, ...; the last value carried on); see :class:`staggered.assurance_plan.Effect`.
+    size : float
+        Full-size relative effect (-0.03: a 3% reduction).
+    ramp : float
+        Years from the start of the effect to full size.
+    delay : float, optional
+        Years of no effect before the ramp (``delayed``, ``jcurve``: default 2).
+    site_sd : float
+        Between-site sd of the full-size effect.
+    baseline : Baseline, optional
+        Rates, populations, trends and noise of simulated areas.
+    injection : {"thin", "scale"}
+        How a plasmode run changes counts (see :func:`staggered.assurance_panels.inject`).
+    threshold : float
+        A fit declares a reduction when the posterior probability of one is at least this.
+    level : float
+        Mass of the intervals whose width is reported.
+    simulations : int
+        Panels per number of sites (each fitted with and without the effect at every
+        follow-up). Monte Carlo standard errors shrink as ``1 / sqrt(simulations)``: 100 give
+        about ±0.04 on an assurance of 0.8.
+    null : bool
+        Also fit every panel without the effect (the false-finding rate).
+    model : str
+        Count model spec fitted to every panel (default ``negbin-rw``; no pre-trend check).
+    draws, tune : int
+        NUTS draws and warm-up of each fit (one chain).
+    target_accept : float
+        NUTS target acceptance.
+    random_seed : int
+        Seed of the run: panel ``s`` comes from ``(random_seed, s)``.
+    backend, workers, scheduler, checkpoint :
+        Where fits run and where finished fits are kept (:func:`staggered.sweeps.run_sweep`):
+        ``"serial"``, ``"processes"`` or ``"dask"`` (default: ``"dask"`` with ``scheduler``,
+        ``"serial"`` with ``workers=1``, else ``"processes"``). A checkpoint resumes an
+        interrupted run and can be extended with more simulations or site counts.
+    progressbar : bool
+        Show a progress bar over fits.
+
+    Returns
+    -------
+    AssuranceResult
+        ``table`` (assurance, false-finding rate and interval width by sites, follow-up and
+        estimand, with Monte Carlo errors), ``fits``, ``text()``, ``plot()``, ``save()``.
+
+    Notes
+    -----
+    Simulated panels share one design per number of sites and follow-up (the planned areas,
+    populations and adoption years are fixed; rates, trends, shocks, noise and site effects
+    are drawn per simulation), so each design is compiled once per worker process and its
+    fits cost their sampling time only. Plasmode fits are full :func:`staggered.fit` calls
+    (the sites differ between simulations), several times slower for small panels.
+    """
+    from staggered.models import load_spec
+    from staggered.sweeps import fingerprint, resolve_backend, run_sweep
+
+    spec = load_spec(model)
+    if not spec.is_count:
+        raise ValueError(f"assurance simulates counts: choose a count model, not {spec.name!r}")
+    if not 0.5 <= threshold < 1.0 or not 0.0 < level < 1.0:
+        raise ValueError(f"need 0.5 <= threshold < 1 and 0 < level < 1, got {threshold}, {level}")
+    if simulations < 1 or draws < 1 or tune < 0:
+        raise ValueError(f"need simulations, draws >= 1, tune >= 0: {simulations}, {draws}, {tune}")
+    site_counts = _as_list(sites, "sites")
+    follow_ups = _as_list(follow_up, "follow_up")
+    shares, year0 = rollout_shares(rollout)
+    eff = _effect(effect, size, ramp, delay, site_sd)
+    baseline = baseline or Baseline()
+    panel = None
+    if data is not None:
+        missing = [n for n, v in {"unit": unit, "time": time, "outcome": outcome}.items() if not v]
+        if missing:
+            raise ValueError(f"a plasmode run needs the column names {missing} of data")
+        panel = encode_real_panel(data, unit=unit, time=time, outcome=outcome, exposure=exposure)
+        freq = panel.freq
+    plan = Rollout(
+        sites=max(site_counts),
+        comparison_areas=comparison_areas,
+        shares=shares,
+        history=history,
+        follow_up=max(follow_ups),
+        freq=freq,
+        first_year=year0 if year0 is not None else first_year,
+    )
+    if panel is not None:
+        plasmode_window(panel, plan)  # refuse a panel too short or too small up front
+    mode = "simulate" if panel is None else "plasmode"
+    settings = {
+        "mode": mode,
+        "comparison_areas": comparison_areas if panel is None else None,
+        "units": None if panel is None else panel.n_units,
+        "rollout": list(shares),
+        "history": history,
+        "follow_up": follow_ups,
+        "freq": freq,
+        "first_year": plan.first_year,
+        "effect": dataclasses.asdict(eff),
+        "effect_text": eff.describe(),
+        "baseline": dataclasses.asdict(baseline) if panel is None else None,
+        "data": _panel_digest(panel) if panel is not None else None,
+        "injection": injection if panel is not None else None,
+        "threshold": threshold,
+        "level": level,
+        "model": spec.name,
+        "model_spec": spec.to_dict(),
+        "draws": draws,
+        "tune": tune,
+        "target_accept": target_accept,
+        "random_seed": random_seed,
+    }
+    # a fit depends on these (not on the number of simulations or the other site counts)
+    sweep_settings = {k: v for k, v in settings.items() if k not in ("threshold", "effect_text")}
+    ctx = _Context(
+        mode=mode,
+        plan=plan,
+        effect=eff,
+        baseline=baseline,
+        spec=spec,
+        draws=draws,
+        tune=tune,
+        target_accept=target_accept,
+        level=level,
+        random_seed=random_seed,
+        injection=injection,
+        token=fingerprint(sweep_settings),
+        panel=panel,
+    )
+    hypotheses = (False, True) if null else (False,)
+    items = [
+        {
+            "key": f"sites{n}-followup{f}-sim{s:05d}-{'null' if h else 'effect'}",
+            "seed": [random_seed, s],
+            "simulation": s,
+            "sites": n,
+            "follow_up": f,
+            "null": h,
+            "context": ctx,
+        }
+        for n in site_counts
+        for f in follow_ups
+        for s in range(simulations)
+        for h in hypotheses
+    ]
+    results = run_sweep(
+        assurance_task,
+        items,
+        backend=resolve_backend(backend, workers=workers, scheduler=scheduler),
+        workers=workers,
+        scheduler=scheduler,
+        checkpoint=checkpoint,
+        settings=sweep_settings,
+        progress=progressbar,
+        desc="assurance fits",
+    )
+    rows = [
+        {
+            "sites": item["sites"],
+            "follow_up": item["follow_up"],
+            "hypothesis": "null" if item["null"] else "effect",
+            "simulation": item["simulation"],
+            **row,
+            "divergences": res["divergences"],
+        }
+        for item, res in zip(items, results, strict=True)
+        for row in res["rows"]
+    ]
+    fits = pd.DataFrame(rows, columns=FIT_COLUMNS)
+    settings.update({"sites": site_counts, "simulations": simulations, "null": null})
+    return AssuranceResult(table=summarise(fits, threshold), fits=fits, settings=settings)
