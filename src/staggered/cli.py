@@ -85,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--treated", help="0/1 treated column, instead of --adoption")
     f.add_argument("--group", help="programme column (second pooling level)")
     f.add_argument(
+        "--covariate",
+        action="append",
+        dest="covariates",
+        metavar="NAME",
+        help="numeric column the counterfactual adjusts for (repeatable)",
+    )
+    f.add_argument(
         "--drop-always-treated", action="store_true", help="drop units treated from the start"
     )
     _add_sampler_args(f)
@@ -158,7 +165,70 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", type=Path, default=None, help="folder for CSVs and models.png")
 
     sub.add_parser("specs", help="list the shipped model specs")
+    _add_assurance_parser(sub)
     return parser
+
+
+def _add_assurance_parser(sub) -> None:
+    a = sub.add_parser(
+        "assurance",
+        help="probability that a planned evaluation detects a hypothesised effect",
+        description="Simulate (or, with --data, inject into a real pre-programme panel) the "
+        "planned rollout with and without the hypothesised effect, fit each panel at every "
+        "follow-up length, and report P(declared a reduction) with Monte Carlo errors.",
+    )
+    a.add_argument("--data", type=Path, help="real pre-programme panel CSV (plasmode)")
+    a.add_argument("--unit", help="unit id column of --data")
+    a.add_argument("--time", help="period column of --data")
+    a.add_argument("--outcome", help="count column of --data")
+    a.add_argument("--exposure", help="population column of --data")
+    a.add_argument("--sites", default="40", help="number(s) of adopting sites, e.g. 20,40,60")
+    a.add_argument(
+        "--comparison-areas", type=int, default=40, help="never-adopting areas (simulated: 40)"
+    )
+    a.add_argument(
+        "--rollout",
+        default="0.5,0.5",
+        help="share of sites adopting in each rollout year (0.5,0.5) or YEAR:SHARE,... "
+        "(2026:0.5,2027:0.5)",
+    )
+    a.add_argument("--history", type=int, default=5, help="years before the first adoption (5)")
+    a.add_argument("--follow-up", default="3,5,7", help="years of follow-up to analyse (3,5,7)")
+    a.add_argument("--freq", choices=["year", "quarter", "month"], default="year")
+    a.add_argument(
+        "--effect",
+        default="ramp",
+        help="ramp, step, delayed, jcurve, or relative effects by event time, written "
+        "--effect=-0.01,-0.02,-0.03",
+    )
+    a.add_argument("--size", type=float, default=-0.03, help="full-size effect (-0.03)")
+    a.add_argument("--ramp", type=float, default=4.0, help="years to full size (4)")
+    a.add_argument("--delay", type=float, default=None, help="years before the ramp starts")
+    a.add_argument("--site-sd", type=float, default=0.0, help="between-site sd of the effect")
+    a.add_argument("--injection", choices=["thin", "scale"], default="thin", help="plasmode")
+    a.add_argument("--threshold", type=float, default=0.95, help="P(reduction) to declare one")
+    a.add_argument("--level", type=float, default=0.9, help="interval mass for widths (0.9)")
+    a.add_argument("--target", type=float, default=0.8, help="assurance to aim for (0.8)")
+    a.add_argument("--simulations", type=int, default=100, help="panels per site count (100)")
+    a.add_argument("--no-null", action="store_true", help="skip the no-effect fits")
+    a.add_argument("--model", default="negbin-rw", help="count model spec (negbin-rw)")
+    a.add_argument("--draws", type=int, default=500, help="draws per fit (500, one chain)")
+    a.add_argument("--tune", type=int, default=500, help="warm-up per fit (500)")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument(
+        "--backend", choices=["serial", "processes", "dask"], default=None, help="as for sbc"
+    )
+    a.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    a.add_argument("--scheduler", default=None, help="existing Dask cluster (tcp://HOST:PORT)")
+    a.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="JSONL of finished fits; rerunning resumes it (default: OUT/checkpoint.jsonl, "
+        "removed when the run completes)",
+    )
+    a.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    a.add_argument("--out", required=True, type=Path, help="output folder")
 
 
 def write_outputs(fit, out: Path) -> pd.DataFrame:
@@ -268,6 +338,7 @@ def _run_fit(args) -> int:
         adoption=args.adoption,
         treated=args.treated,
         group=args.group,
+        covariates=args.covariates,
         drop_always_treated=args.drop_always_treated,
         **_fit_kwargs(args),
     )
@@ -487,6 +558,86 @@ def _run_specs(args) -> int:
     return 0
 
 
+def _numbers(text: str, name: str, kind=float) -> list:
+    try:
+        return [kind(v) for v in text.split(",") if v.strip()]
+    except ValueError as err:
+        raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from err
+
+
+def _run_assurance(args) -> int:
+    import time
+
+    import pandas as pd
+
+    from staggered.assurance import assurance
+    from staggered.assurance_report import headline_rows
+
+    if ":" in args.rollout:
+        pairs = [p.split(":") for p in args.rollout.split(",") if p.strip()]
+        rollout = {int(y): float(s) for y, s in pairs}
+    else:
+        rollout = _numbers(args.rollout, "--rollout")
+    shape = args.effect
+    if shape not in ("ramp", "step", "delayed", "jcurve"):
+        shape = _numbers(args.effect, "--effect (a shape name or a trajectory)")
+    data = None
+    if args.data is not None:
+        if not args.data.exists():
+            raise FileNotFoundError(f"Panel file {args.data} does not exist.")
+        data = pd.read_csv(args.data)
+    checkpoint = args.checkpoint or args.out / "checkpoint.jsonl"
+    start = time.perf_counter()
+    result = assurance(
+        data,
+        unit=args.unit,
+        time=args.time,
+        outcome=args.outcome,
+        exposure=args.exposure,
+        sites=_numbers(args.sites, "--sites", int),
+        comparison_areas=args.comparison_areas,
+        rollout=rollout,
+        history=args.history,
+        follow_up=_numbers(args.follow_up, "--follow-up", int),
+        freq=args.freq,
+        effect=shape,
+        size=args.size,
+        ramp=args.ramp,
+        delay=args.delay,
+        site_sd=args.site_sd,
+        injection=args.injection,
+        threshold=args.threshold,
+        level=args.level,
+        simulations=args.simulations,
+        null=not args.no_null,
+        model=args.model,
+        draws=args.draws,
+        tune=args.tune,
+        random_seed=args.seed,
+        backend=args.backend,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        checkpoint=checkpoint,
+        progressbar=not args.no_progress,
+    )
+    minutes = (time.perf_counter() - start) / 60
+    result.settings.update({"minutes": round(minutes, 2), "command": _command_line()})
+    result.save(args.out)
+    if args.checkpoint is None:  # complete: fits.csv has it all
+        checkpoint.unlink(missing_ok=True)
+    cols = ["sites", "follow_up", "assurance", "assurance_se", "false_finding", "width"]
+    pd.set_option("display.width", 120)
+    print(result.text(target=args.target))
+    print("\nCumulative effect since adoption declared a reduction:")
+    print(headline_rows(result.table)[cols].round(3).to_string(index=False))
+    print(
+        f"\n{len(result.fits.groupby(['sites', 'follow_up', 'hypothesis', 'simulation']))} fits "
+        f"in {minutes:.1f} min. Wrote {args.out}/assurance.csv, fits.csv, assurance.png, "
+        "assurance.md, settings.json"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``staggered`` command."""
     args = _parser().parse_args(argv)
@@ -501,6 +652,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": _run_report,
         "compare": _run_compare_models,
         "specs": _run_specs,
+        "assurance": _run_assurance,
     }
     try:
         # sampling warnings name the command's flags (--draws), not Python arguments
