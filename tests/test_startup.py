@@ -53,10 +53,6 @@ def test_help_does_not_even_load_pandas():
     _loaded_after(code)
 
 
-@pytest.mark.xfail(
-    reason="staggered/models/__init__.py imports the PyMC builder eagerly (not owned here)",
-    strict=False,
-)
 def test_specs_loads_no_heavy_library():
     assert _loaded_after(_cli("specs")) == []
 

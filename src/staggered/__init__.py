@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 # public name -> module that defines it
 _LAZY = {
+    "CovariateWarning": "staggered.covariates",
     "AssuranceResult": "staggered.assurance",
     "Design": "staggered.design",
     "Fit": "staggered.fit",
@@ -49,6 +50,7 @@ _SHADOWED = ("assurance", "fit", "simulate")
 
 __all__ = [
     "AssuranceResult",
+    "CovariateWarning",
     "Design",
     "Fit",
     "ModelSpec",
@@ -71,7 +73,13 @@ __all__ = [
 __version__ = "0.1.0"
 
 
+# submodules reachable as attributes without an explicit import (``stg.datasets.mpdta()``)
+_SUBMODULES = ("datasets", "sweeps", "checks", "effects", "compare", "plots")
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"staggered.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'staggered' has no attribute {name!r}")
@@ -81,7 +89,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 class _Package(types.ModuleType):
