@@ -85,18 +85,27 @@ def compare_models(fits: dict, *, level: float | None = None) -> tuple[pd.DataFr
     if len(fits) < 2:
         raise ValueError("compare at least two fits")
     names = list(fits)
-    first = fits[names[0]]
+    # compare on the whole panel: an estimation fit may leave cells out (never-treated
+    # comparison keeps one base cell per treated unit)
+    source = {n: f.source_panel if f.source_panel is not None else f.panel for n, f in fits.items()}
+    first = source[names[0]]
     for name in names[1:]:
-        other = fits[name].panel
-        if other.n_cells != first.panel.n_cells or not np.array_equal(other.y, first.panel.y):
+        other = source[name]
+        if other.n_cells != first.n_cells or not np.array_equal(other.y, first.y):
             raise ValueError(f"fit {name!r} was fitted to a different panel than {names[0]!r}")
-    untreated = np.ones(first.panel.n_cells, dtype=bool)
-    for fit in fits.values():
-        untreated &= ~fit.design.effect_cell
+    cell_keys = pd.Index(first.unit_idx * first.n_periods + first.period_idx)
+    untreated = np.ones(first.n_cells, dtype=bool)
+    positions = {}
+    for name, fit in fits.items():
+        p = fit.panel
+        positions[name] = cell_keys.get_indexer(p.unit_idx * first.n_periods + p.period_idx)
+        untreated_here = np.zeros(first.n_cells, dtype=bool)
+        untreated_here[positions[name][~fit.design.effect_cell]] = True
+        untreated &= untreated_here
     cells = np.flatnonzero(untreated)
     loos, bad_k = {}, {}
     for name, fit in fits.items():
-        ll = untreated_log_likelihood(fit, cells)
+        ll = untreated_log_likelihood(fit, pd.Index(positions[name]).get_indexer(cells))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pareto-k warnings are reported in the table
             loo = az.loo(ll, pointwise=True)
