@@ -217,15 +217,7 @@ def _items(args) -> list[dict]:
         names = [c.name for c in dgp.GRID]
     for n in names:
         dgp.get(n)  # fail early on a typo
-    common = {
-        "model": args.model,
-        "draws": args.draws,
-        "tune": args.tune,
-        "chains": args.chains,
-        "cs_control": args.cs_control,
-        "max_units": args.max_units,
-        "placebo": args.placebo,
-    }
+    common = {k: v for k, v in _settings(args).items() if k != "level"}
     return [{"key": n, "panel": n, "seed": dgp.get(n).seed, **common} for n in names]
 
 

@@ -190,9 +190,8 @@ def build_design(
         raise ValueError(f"placebo must be >= 0, got {placebo}")
     if horizon is not None and horizon < 0:
         raise ValueError(f"horizon must be >= 0, got {horizon}")
-    adopt = panel.adoption_idx[panel.unit_idx]
-    ever = adopt >= 0
-    event_time = np.where(ever, panel.period_idx - adopt, Design.NO_EVENT).astype(np.int64)
+    event_time = _event_time(panel)
+    ever = event_time != Design.NO_EVENT
     first_eff = -anticipation
     effect_cell = ever & (event_time >= first_eff)
     if comparison == "never-treated":
@@ -275,6 +274,7 @@ def build_design(
 
 
 def _event_time(panel: Panel) -> np.ndarray:
+    """Periods since adoption per cell; ``Design.NO_EVENT`` for never-treated units."""
     adopt = panel.adoption_idx[panel.unit_idx]
     return np.where(adopt >= 0, panel.period_idx - adopt, Design.NO_EVENT).astype(np.int64)
 
