@@ -66,7 +66,7 @@ def test_non_numeric_covariate_names_rows():
     df.loc[[3, 17], "smooth"] = "n/a"
     with pytest.raises(PanelError, match=r"'smooth' has non-numeric values in 2 rows \(index 3"):
         encode(df, ["smooth"])
-    with pytest.raises(PanelError, match="17 \\('n/a'\\)"):
+    with pytest.raises(PanelError, match=r"index 3, 17; all 'n/a'\)"):
         encode(df, ["smooth"])
 
 

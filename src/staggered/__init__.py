@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+import warnings
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -71,6 +72,24 @@ __all__ = [
     "simulate",
 ]
 __version__ = "0.1.0"
+
+# Notices of other libraries that say nothing about the user's analysis, matched by message so
+# that every other warning of theirs still shows: ArviZ's (daily) announcement of its refactor,
+# and PyTensor's note that pip installs cannot link BLAS (the C fallbacks give the same results,
+# and the samplers here run on JAX).
+_QUIET = (
+    (r"\s*ArviZ is undergoing a major refactor", FutureWarning),
+    ("PyTensor could not link to a BLAS installation", UserWarning),
+)
+
+
+def _quiet_notices() -> None:
+    """Ignore the :data:`_QUIET` notices (again after a ``warnings.simplefilter`` call)."""
+    for message, category in _QUIET:
+        warnings.filterwarnings("ignore", message=message, category=category)
+
+
+_quiet_notices()
 
 
 # submodules reachable as attributes without an explicit import (``stg.datasets.mpdta()``)

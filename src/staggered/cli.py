@@ -13,6 +13,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from staggered import _quiet_notices
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -322,13 +324,10 @@ def _fit_kwargs(args) -> dict:
 
 
 def _run_fit(args) -> int:
-    import pandas as pd
-
+    from staggered.data import read_panel_csv
     from staggered.fit import fit
 
-    if not args.panel.exists():
-        raise FileNotFoundError(f"Panel file {args.panel} does not exist.")
-    df = pd.read_csv(args.panel, keep_default_na=True)
+    df = read_panel_csv(args.panel)  # errors name the file's lines
     result = fit(
         df,
         unit=args.unit,
@@ -583,9 +582,9 @@ def _run_assurance(args) -> int:
         shape = _numbers(args.effect, "--effect (a shape name or a trajectory)")
     data = None
     if args.data is not None:
-        if not args.data.exists():
-            raise FileNotFoundError(f"Panel file {args.data} does not exist.")
-        data = pd.read_csv(args.data)
+        from staggered.data import read_panel_csv
+
+        data = read_panel_csv(args.data)
     checkpoint = args.checkpoint or args.out / "checkpoint.jsonl"
     start = time.perf_counter()
     result = assurance(
@@ -658,18 +657,13 @@ def main(argv: list[str] | None = None) -> int:
         # sampling warnings name the command's flags (--draws), not Python arguments
         with warnings.catch_warnings(), advice_style("cli"):
             warnings.simplefilter("default")
+            _quiet_notices()  # simplefilter put every warning back, these two included
             return run[args.command](args)
     except (ValueError, FileNotFoundError) as err:
         from staggered.data import PanelError  # imported here: pandas is slow to import
 
-        if isinstance(err, PanelError):
-            note = ""
-            if getattr(args, "panel", None) is not None and "index" in str(err):
-                note = (
-                    f" (Row index k is line k + 2 of {args.panel}: rows count from 0 after the "
-                    "header.)"
-                )
-            print(f"staggered: bad panel: {err}{note}", file=sys.stderr)
+        if isinstance(err, PanelError):  # rows named by their line in the CSV
+            print(f"staggered: bad panel: {err}", file=sys.stderr)
         else:
             print(f"staggered: {err}", file=sys.stderr)
         return 2

@@ -79,6 +79,24 @@ class Fit:
     # effects tables already computed from these draws (fit writes a table, figures, report)
     _effects_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    # --- repr (issue 12 part 6): one line, no arrays ------------------------------------------
+    def __repr__(self) -> str:
+        """Spec, panel size, cohorts, draws and convergence, e.g. ``<Fit negbin-rw: ...>``."""
+        from staggered.diagnostics import find_problems
+
+        p = self.panel
+        d = self.diagnostics
+        cohorts = len(set(p.adoption_idx[p.adoption_idx >= 0].tolist()))
+        draws = f"{d.get('chains', '?')} chains x {d.get('draws', '?')} draws"
+        problems = find_problems(d)
+        status = "converged" if not problems else "NOT CONVERGED (" + "; ".join(problems) + ")"
+        check = "" if self.pretrend is None else ", with pre-trend check fit"
+        return (
+            f"<Fit {self.spec.name}: {p.n_units} units, {p.n_periods} periods "
+            f"({p.period_labels[0]} to {p.period_labels[-1]}), {cohorts} cohorts, "
+            f"{draws}, {status}{check}>"
+        )
+
     @property
     def panel(self) -> Panel:
         """The validated panel."""

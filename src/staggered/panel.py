@@ -169,12 +169,7 @@ class Panel:
         lines.append("Cohorts (first treated period): " + _fmt(cohort_sizes, limit=20))
         lines += [f"Note: {note}" for note in self.notes]
         if self.group_labels is not None and self.group_idx is not None:
-            sizes = np.bincount(self.group_idx, minlength=self.n_groups)
-            lines.append(
-                f"Groups: {self.n_groups} ("
-                + _fmt([f"{g}: {k}" for g, k in zip(self.group_labels, sizes, strict=True)])
-                + ")"
-            )
+            lines.append(self._groups_line())
         if self.n_covariates:
             lines.append(
                 f"Covariates: {self.n_covariates} ({_fmt([repr(c) for c in self.covariate_names])}"
@@ -195,6 +190,18 @@ class Panel:
                 f"({_fmt(self.dropped_always_treated)})"
             )
         return "\n".join(lines)
+
+    def _groups_line(self) -> str:
+        """``Groups: G (P01: 5, ...)``; never-treated units without a group are not a group."""
+        from staggered.validation import NO_GROUP
+
+        sizes = np.bincount(self.group_idx, minlength=self.n_groups)
+        named = [(g, k) for g, k in zip(self.group_labels, sizes, strict=True) if g != NO_GROUP]
+        line = f"Groups: {len(named)} (" + _fmt([f"{g}: {k}" for g, k in named]) + ")"
+        blank = int(sum(k for g, k in zip(self.group_labels, sizes, strict=True) if g == NO_GROUP))
+        if blank:
+            line += f"; {_plural(blank, 'never-treated unit')} without a group"
+        return line
 
     def to_frame(self) -> pd.DataFrame:
         """Return the cells as a tidy DataFrame.

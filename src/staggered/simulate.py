@@ -175,7 +175,7 @@ def simulate(
         :func:`staggered.sbc.simulate_from_prior`; only the panel-size arguments apply).
     n_units, n_groups : int
         Number of areas and programmes. Treated areas are spread over the programmes;
-        never-treated areas get programme ``"none"``.
+        never-treated areas have an empty programme (as ``start``): they belong to none.
     n_periods : int, optional
         Number of periods; default 14 years' worth at the chosen frequency.
     start_year : int
@@ -305,7 +305,7 @@ def simulate(
     # --- long panel ----------------------------------------------------------------------
     area_ids = np.array([f"E{9000 + i:05d}" for i in range(n_units)])
     prog_ids = np.array([f"P{g + 1:02d}" for g in range(n_groups)])
-    programme = np.where(treated, prog_ids[np.maximum(group, 0)], "none")
+    programme = np.where(treated, prog_ids[np.maximum(group, 0)], "")  # never treated: none
     start = np.where(treated, adopt_year.astype(str), "")
     ui, ti = np.meshgrid(np.arange(n_units), np.arange(n_periods), indexing="ij")
     ui, ti = ui.ravel(), ti.ravel()
