@@ -152,7 +152,13 @@ def _parser() -> argparse.ArgumentParser:
     k = sub.add_parser("compare-sites", help="compare sites' posterior effects from a fit folder")
     k.add_argument("results", type=Path, help="folder written by `staggered fit` (posterior.nc)")
     k.add_argument("--scope", choices=["unit", "group"], default="unit", help="areas or programmes")
-    k.add_argument("--event-time", type=int, default=None, help="event time (default: last)")
+    k.add_argument(
+        "--event-time",
+        type=int,
+        default=None,
+        help="event time to compare at (default: the latest one that at least half as many "
+        "sites reach as the best-covered one)",
+    )
     k.add_argument("--window", default=None, help="inclusive event-time window, e.g. 3,5")
     k.add_argument("--sites", default=None, help="comma-separated site ids for pairwise table")
     k.add_argument("--threshold", type=float, default=0.9, help="detectable if P(<0) >= this")
@@ -243,7 +249,10 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
 
     out.mkdir(parents=True, exist_ok=True)
     effects = fit.effects()
-    effects.to_csv(out / "effects.csv", index=False, float_format="%.6g")
+    from staggered.effects import effects_for_csv
+
+    # rounded for people (effects_for_csv); full precision: posterior.nc, Fit.effects()
+    effects_for_csv(effects).to_csv(out / "effects.csv", index=False)
     fit.save(out / "posterior.nc")
     # strict JSON: NaN (e.g. R-hat of a single chain) becomes null
     diagnostics = {
@@ -444,6 +453,7 @@ def _run_compare_sites(args) -> int:
     from staggered import compare
     from staggered.diagnostics import problems_text
     from staggered.io import load
+    from staggered.tables import compare_sites_text
 
     fit = load(args.results / "posterior.nc")
     warning = problems_text(fit.diagnostics)
@@ -462,7 +472,8 @@ def _run_compare_sites(args) -> int:
     first, last = draws.attrs["window"]
     where = f"event time {first}" if first == last else f"event times {first}..{last}"
     n_all = fit.effects(scopes=(args.scope,)).query("event_time >= 0")["id"].nunique()
-    where += f": {draws.shape[1]} of {n_all} {args.scope}s observed"
+    noun = "areas" if args.scope == "unit" else "programmes"
+    where += f" ({draws.shape[1]} of {n_all} {noun} observed there)"
     ranks = compare.ranks(draws, level=fit.config.get("level", 0.9))
     sites = args.sites.split(",") if args.sites else list(ranks["id"].head(8))
     matrix = compare.pairwise(draws, sites)
@@ -471,14 +482,19 @@ def _run_compare_sites(args) -> int:
     averted = compare.averted(effects, scope=args.scope)
     pd.set_option("display.width", 120)
     _print_warning(warning)
-    print(f"Ranks of {args.scope}s by relative effect at {where} (1 = largest reduction):")
-    print(ranks.round(3).to_string(index=False))
-    print("\nP(row site reduced admissions more than column site):")
-    print(matrix.round(2).to_string())
-    print(f"\nFirst event time with P(reduction) >= {args.threshold}:")
-    print(ttd.to_string(index=False))
-    print("\nCumulative admissions since adoption (negative = averted):")
-    print(averted.round(0).to_string(index=False))
+    prefix = args.results / f"compare_{args.scope}"
+    print(
+        compare_sites_text(
+            ranks,
+            matrix,
+            ttd,
+            averted,
+            scope=args.scope,
+            where=where,
+            threshold=args.threshold,
+            prefix=str(prefix),
+        )
+    )
     ranks.to_csv(args.results / f"compare_{args.scope}_ranks.csv", index=False)
     matrix.to_csv(args.results / f"compare_{args.scope}_pairwise.csv")
     ttd.to_csv(args.results / f"compare_{args.scope}_detectable.csv", index=False)
@@ -529,9 +545,12 @@ def _run_compare_models(args) -> int:
     print(table.drop(columns=["n_cells"]).round(2).to_string())
     if (table["pareto_k_over_0.7"] > 0).any():
         print("Some cells have Pareto k > 0.7: their LOO estimates are unreliable.")
+    from staggered.tables import fmt_number, fmt_pct
+
+    relative = all(fit.spec.is_count for fit in fits.values())
     wide = pooled.pivot(index="event_time", columns="model", values="mean")
     print("\nPooled effect (posterior mean) by model:")
-    print(wide.round(4).to_string())
+    print(wide.map(fmt_pct if relative else fmt_number).to_string())
     if args.out is not None:
         import matplotlib.pyplot as plt
 
@@ -539,7 +558,7 @@ def _run_compare_models(args) -> int:
         table.to_csv(args.out / "compare_models.csv")
         pooled.to_csv(args.out / "pooled_by_model.csv", index=False)
         caveat = f"DID NOT CONVERGE: {', '.join(bad)}: do not interpret" if bad else ""
-        fig = plot_pooled_by_model(pooled, caveat=caveat)
+        fig = plot_pooled_by_model(pooled, caveat=caveat, relative=relative)
         fig.savefig(args.out / "models.png", dpi=110)
         plt.close(fig)
         print(f"\nWrote {args.out}/compare_models.csv, pooled_by_model.csv, models.png")

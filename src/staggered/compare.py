@@ -137,17 +137,19 @@ def ranks(draws: pd.DataFrame, *, level: float = 0.9) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``id, rank_mean, rank_lower, rank_upper, prob_best, effect_mean``, sorted by mean rank.
+        The interval bounds are ranks that occur in the draws (whole numbers: the
+        ``inverted_cdf`` quantiles), never fractions such as ``1.45 to 6.55``.
     """
     values = draws.to_numpy()
     order = np.argsort(np.argsort(values, axis=1, kind="stable"), axis=1) + 1
     alpha = (1 - level) / 2
-    lower, upper = np.quantile(order, [alpha, 1 - alpha], axis=0)
+    lower, upper = np.quantile(order, [alpha, 1 - alpha], axis=0, method="inverted_cdf")
     table = pd.DataFrame(
         {
             "id": list(draws.columns),
             "rank_mean": order.mean(axis=0),
-            "rank_lower": lower,
-            "rank_upper": upper,
+            "rank_lower": lower.astype(np.int64),
+            "rank_upper": upper.astype(np.int64),
             "prob_best": (order == 1).mean(axis=0),
             "effect_mean": values.mean(axis=0),
         }

@@ -129,7 +129,7 @@ def compare_models(fits: dict, *, level: float | None = None) -> tuple[pd.DataFr
     return table, pd.concat(rows, ignore_index=True)
 
 
-def plot_pooled_by_model(pooled: pd.DataFrame, *, ax=None, caveat: str = ""):
+def plot_pooled_by_model(pooled: pd.DataFrame, *, ax=None, caveat: str = "", relative: bool = True):
     """Pooled effect curves of several models with their intervals, on one axis.
 
     Parameters
@@ -140,6 +140,9 @@ def plot_pooled_by_model(pooled: pd.DataFrame, *, ax=None, caveat: str = ""):
         Draw here instead of a new figure.
     caveat : str, optional
         Drawn in white on a red strip across the top (e.g. which models did not converge).
+    relative : bool, default True
+        The effects are relative (count models): the axis shows percentages, as the other
+        figures do. False for the absolute effects of Gaussian models.
 
     Returns
     -------
@@ -165,7 +168,11 @@ def plot_pooled_by_model(pooled: pd.DataFrame, *, ax=None, caveat: str = ""):
         )
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_xlabel("periods since adoption (event time)")
-    ax.set_ylabel("pooled effect")
+    if relative:
+        from matplotlib.ticker import PercentFormatter
+
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("change in admission rate" if relative else "pooled effect")
     ax.set_title("Pooled effect by model: does the conclusion depend on the model?")
     ax.legend(fontsize=8)
     from staggered.plots import caveat_strip

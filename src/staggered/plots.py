@@ -1,5 +1,8 @@
 """Figures: event study, site trajectories, forest plot, observed vs counterfactual, ranks.
 
+The site figures (trajectories, forest, ranks) live in :mod:`staggered.site_figures` and are
+importable from here.
+
 Each function accepts ``ax=`` where it draws one panel and returns the matplotlib Figure.
 No ``plt.show()`` here. Figures of a fit whose sampler did not converge carry a red strip
 across the top that says so (:func:`caveat_strip`).
@@ -10,11 +13,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from staggered import compare
 from staggered.diagnostics import caveat_text
 from staggered.effects import _CellDraws, estimand_draws
+
+__all__ = [
+    "caveat_strip",
+    "event_study",
+    "forest",
+    "observed_vs_counterfactual",
+    "rank_plot",
+    "shown_text",
+    "simultaneous_band",
+    "site_order",
+    "site_trajectories",
+    "write_figures",
+]
 
 # height of the caveat strip on figures of unconverged fits
 _STRIP_INCHES = 0.32
@@ -158,109 +172,6 @@ def event_study(fit, *, level: float | None = None, ax=None):
     return fig
 
 
-def site_trajectories(fit, *, scope: str = "unit", max_sites: int = 30, ncols: int = 6):
-    """Small multiples: each site's relative effect over event time against the pooled curve.
-
-    Sites are ordered by their effect at their last observed event time (largest reduction
-    first); at most ``max_sites`` are drawn.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    eff = fit.effects(scopes=("pooled", scope))
-    rel = eff[(eff.measure == "relative") & (eff.event_time >= fit.design.first_effect_time)]
-    pooled = rel[rel.scope == "pooled"]
-    sites = rel[rel.scope == scope]
-    last = sites.sort_values("event_time").groupby("id").tail(1).sort_values("mean")
-    order = list(last["id"].head(max_sites))
-    nrows = int(np.ceil(len(order) / ncols))
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(2.1 * ncols, 1.7 * nrows + 0.6),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-    )
-    for ax, site in zip(axes.ravel(), order, strict=False):
-        s = sites[sites.id == site]
-        ax.axhline(0, color="0.6", lw=0.6)
-        ax.plot(pooled.event_time, pooled["mean"], color="0.5", lw=1)
-        ax.fill_between(s.event_time, s.lower, s.upper, color="C0", alpha=0.3)
-        ax.plot(s.event_time, s["mean"], color="C0", lw=1.2)
-        ax.set_title(str(site), fontsize=8)
-        ax.tick_params(labelsize=7)
-        _pct(ax)
-    for ax in axes.ravel()[len(order) :]:
-        ax.set_visible(False)
-    fig.suptitle(
-        f"{'Areas' if scope == 'unit' else 'Programmes'}: effect by time since adoption "
-        "(blue, with interval) vs pooled (grey); largest reductions first",
-        fontsize=10,
-    )
-    _finish(fig, fit)
-    return fig
-
-
-def forest(
-    fit, *, event_time: int | None = None, scope: str = "unit", max_sites: int = 80, ax=None
-):
-    """Forest plot of site effects at one event time (default: :func:`compare.default_event_time`).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    eff = fit.effects(scopes=(scope, "pooled", "predictive"))
-    rel = eff[eff.measure == "relative"]
-    sites = rel[rel.scope == scope]
-    if event_time is None:
-        post = sites[sites.event_time >= fit.design.first_effect_time]
-        event_time = compare.default_event_time(
-            post.event_time.to_numpy(), pd.factorize(post.id)[0], fit.design.first_effect_time
-        )
-    s = sites[sites.event_time == event_time].sort_values("mean").head(max_sites)
-    fig, ax = (
-        (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 1.2 + 0.22 * (len(s) + 2)))
-    )
-    y = np.arange(len(s))[::-1] + 2
-    ax.errorbar(
-        s["mean"],
-        y,
-        xerr=_err(s["mean"], s.lower, s.upper),
-        fmt="o",
-        color="C0",
-        ms=3,
-        capsize=0,
-        lw=1,
-    )
-    for name, row_y, color in (("pooled", 1, "k"), ("predictive", 0, "C2")):
-        r = rel[(rel.scope == name) & (rel.event_time == event_time)]
-        if len(r):
-            ax.errorbar(
-                r["mean"],
-                [row_y],
-                xerr=_err(r["mean"], r.lower, r.upper),
-                fmt="D",
-                color=color,
-                ms=4,
-                capsize=0,
-            )
-    ax.set_yticks(list(y) + [1, 0])
-    ax.set_yticklabels(list(s["id"]) + ["pooled", "new site (predictive)"], fontsize=7)
-    ax.axvline(0, color="0.4", lw=0.8)
-    _pct(ax, "x")
-    ax.set_xlabel(f"change in admission rate at event time {event_time}")
-    ax.set_title(f"Site effects {event_time} periods after adoption")
-    _finish(fig, fit)
-    return fig
-
-
 def observed_vs_counterfactual(fit, site, *, level: float | None = None, ax=None):
     """Observed admissions of one site over calendar time, with the counterfactual band.
 
@@ -305,42 +216,14 @@ def observed_vs_counterfactual(fit, site, *, level: float | None = None, ax=None
     return fig
 
 
-def rank_plot(
-    fit,
-    *,
-    scope: str = "unit",
-    event_time: int | None = None,
-    window: tuple[int, int] | None = None,
-    max_sites: int = 40,
-    ax=None,
-):
-    """Posterior ranks of sites (1 = largest reduction) with intervals.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    draws = compare.site_effect_draws(fit, scope=scope, event_time=event_time, window=window)
-    r = compare.ranks(draws, level=fit.config.get("level", 0.9)).head(max_sites)
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 1.0 + 0.22 * len(r)))
-    y = np.arange(len(r))[::-1]
-    ax.errorbar(
-        r.rank_mean,
-        y,
-        xerr=_err(r.rank_mean, r.rank_lower, r.rank_upper),
-        fmt="o",
-        ms=3,
-        lw=1,
-        color="C0",
-    )
-    ax.set_yticks(y)
-    ax.set_yticklabels(r["id"], fontsize=7)
-    ax.set_xlabel("posterior rank (1 = largest reduction)")
-    ax.set_title("Site ranks with intervals: overlapping ranks cannot be told apart")
-    _finish(fig, fit)
-    return fig
+# the site figures use the helpers above
+from staggered.site_figures import (  # noqa: E402
+    forest,
+    rank_plot,
+    shown_text,
+    site_order,
+    site_trajectories,
+)
 
 
 def write_figures(fit, out) -> list:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from staggered import compare, plots
 from staggered.diagnostics import find_problems, problems_text
+from staggered.tables import people_table
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:2em auto;
@@ -57,15 +58,15 @@ def _img(fig) -> str:
     return f'<img alt="figure" src="data:image/png;base64,{data}">'
 
 
-def _table(df: pd.DataFrame, pct: tuple[str, ...] = (), digits: int = 3) -> str:
-    shown = df.copy()
-    for col in shown.columns:
-        if col in pct:
-            shown[col] = shown[col].map(lambda v: f"{100 * v:+.1f}%")
-        elif pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(
-                lambda v: f"{v:.{digits}g}" if abs(v) < 1e4 else f"{v:,.0f}"
-            )
+def _table(
+    df: pd.DataFrame,
+    pct: tuple[str, ...] = (),
+    *,
+    prob: tuple[str, ...] = ("prob_negative", "prob_best", "prob_in_rope"),
+    counts: tuple[str, ...] = (),
+) -> str:
+    """An HTML table with numbers formatted one way (:func:`staggered.tables.people_table`)."""
+    shown = people_table(df, pct=pct, prob=prob, counts=counts)
     return shown.to_html(index=False, escape=True, border=0)
 
 
@@ -77,6 +78,32 @@ def _tree_depth_text(d: dict) -> str:
     if share is not None:
         text += f"; {100 * share:.0f}% of draws at the maximum depth {d.get('tree_depth_limit')}"
     return text + "."
+
+
+def _site_sections(fit, effects: pd.DataFrame, n: int = 15) -> list[str]:
+    """Site comparisons: the first ``n`` areas ranked (saying how many of how many).
+
+    With a group column, cumulative admissions by programme follow.
+    """
+    draws = compare.site_effect_draws(fit)
+    ranks = compare.ranks(draws, level=fit.config.get("level", 0.9))
+    e = draws.attrs["window"][0]
+    total = effects[(effects.scope == "unit") & (effects.event_time >= 0)]["id"].nunique()
+    shown = plots.shown_text(min(n, len(ranks)), len(ranks), total, "unit", f"event time {e}")
+    ranks = ranks.head(n).assign(rank_mean=lambda r: r["rank_mean"].map(lambda v: f"{v:.1f}"))
+    parts = [
+        f"<p class='note'>Areas ranked by their effect at event time {e}, the latest one "
+        f"that at least half as many areas reach as the best-covered one; {shown}. 1 = largest "
+        "reduction. Wide rank intervals mean sites cannot be told apart. The full table: "
+        "<code>staggered compare-sites</code>.</p>",
+        _table(ranks, pct=("effect_mean",)),
+    ]
+    if fit.panel.group_idx is not None:
+        averted = compare.averted(effects, scope="group")
+        parts.append("<h3>Cumulative admissions since adoption, by programme</h3>")
+        parts.append("<p class='note'>Negative = admissions averted.</p>")
+        parts.append(_table(averted, counts=("mean", "lower", "upper")))
+    return parts
 
 
 def build_report(fit, *, command: str | None = None) -> str:
@@ -167,20 +194,7 @@ def build_report(fit, *, command: str | None = None) -> str:
 
     if count:
         parts.append("<h2>Site comparisons</h2>")
-        draws = compare.site_effect_draws(fit)
-        ranks = compare.ranks(draws, level=fit.config.get("level", 0.9)).head(15)
-        e = draws.attrs["window"][0]
-        parts.append(
-            f"<p class='note'>Areas ranked by their effect at event time {e}, the latest one "
-            f"that most areas reach ({draws.shape[1]} areas; 1 = largest reduction). Wide "
-            "rank intervals mean sites cannot be told apart.</p>"
-        )
-        parts.append(_table(ranks, pct=("effect_mean",)))
-        if fit.panel.group_idx is not None:
-            averted = compare.averted(effects, scope="group")
-            parts.append("<h3>Cumulative admissions since adoption, by programme</h3>")
-            parts.append("<p class='note'>Negative = admissions averted.</p>")
-            parts.append(_table(averted))
+        parts += _site_sections(fit, effects)
         ttd = compare.time_to_detectable(effects, scope="unit")
         n_det = int(ttd.first_detectable.notna().sum())
         parts.append(
@@ -189,6 +203,7 @@ def build_report(fit, *, command: str | None = None) -> str:
         )
         parts.append(_img(plots.site_trajectories(fit)))
         parts.append(_img(plots.forest(fit)))
+        parts.append(_img(plots.rank_plot(fit)))
 
     parts.append("<h2>Reproduce</h2>")
     cmd = command or fit.config.get("command") or "(fitted from Python)"
