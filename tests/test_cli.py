@@ -103,7 +103,7 @@ def test_bad_file_exits_with_message_not_traceback(panel_csv, tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "negative" in proc.stderr and "admissions" in proc.stderr
-    assert "5" in proc.stderr  # the offending row
+    assert "(line 7 (-3.0))" in proc.stderr  # the offending row, by its line in the CSV
 
 
 def test_unknown_column_is_reported(panel_csv, tmp_path, capsys):
