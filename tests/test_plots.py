@@ -75,7 +75,7 @@ def test_report_html_has_every_section(tiny_fit, tmp_path):
         "Site comparisons",
         "Reproduce",
     ]
-    assert len(parser.imgs) == 3 and all(
+    assert len(parser.imgs) == 4 and all(  # event study, sites, forest, ranks
         s.startswith("data:image/png;base64,") for s in parser.imgs
     )
     text = path.read_text()
