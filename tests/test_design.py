@@ -206,3 +206,18 @@ def test_never_treated_needs_never_treated_units_in_base_periods_too():
     build_design(_encode(df), placebo=3)  # fine with not-yet-treated comparisons
     with pytest.raises(PanelError, match="2010"):
         build_design(_encode(df), placebo=3, comparison="never-treated")
+
+
+def test_pretrend_check_that_cannot_be_built_is_announced():
+    """Adoption one period after the panel starts: nothing to test, and the user is told."""
+    rows = [
+        {"unit": f"u{u}", "year": t, "y": 100 + u, "pop": 1000, "start": 2011 if u < 3 else None}
+        for u in range(6)
+        for t in range(2010, 2016)
+    ]
+    panel = encode_panel(
+        pd.DataFrame(rows), unit="unit", time="year", outcome="y", exposure="pop", adoption="start"
+    )
+    with pytest.warns(UserWarning, match="No pre-trend check was fitted"):
+        design, check = fit_designs(panel, placebo=3)
+    assert check is None and design.effect_cell.any()

@@ -12,6 +12,7 @@ window) carries a placebo effect, so the treated units' own past only fixes thei
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -314,8 +315,8 @@ def fit_designs(
     Returns
     -------
     (Design, Design or None)
-        The estimation design and the check's design (None when ``placebo`` is 0, or when no
-        treated unit has a pre-adoption cell to check).
+        The estimation design and the check's design (None when ``placebo`` is 0, or, with a
+        warning, when no treated unit has a pre-adoption cell to check).
     """
     keep = estimation_cells(panel, anticipation=anticipation, comparison=comparison)
     design = build_design(
@@ -336,6 +337,20 @@ def fit_designs(
             placebo=placebo,
             comparison=comparison,
         )
-    except PanelError:
-        return design, None  # e.g. no treated unit observed before its placebo window
-    return design, (check if check.effect_cell.any() else None)
+    except PanelError as err:  # e.g. no treated unit observed before its placebo window
+        _no_check(str(err))
+        return design, None
+    if not check.effect_cell.any():
+        _no_check("no treated unit has an untreated pre-adoption period to test")
+        return design, None
+    return design, check
+
+
+def _no_check(reason: str) -> None:
+    """Say that the pre-trend check was asked for but cannot be run (never silently)."""
+    warnings.warn(
+        f"No pre-trend check was fitted: {reason}. The effects rest on parallel trends that "
+        "this panel cannot test.",
+        UserWarning,
+        stacklevel=3,
+    )
