@@ -128,7 +128,14 @@ def test_pairwise_probabilities_on_a_simulated_panel():
     mask = (df.area == boosted) & (df.start != "") & (e >= 3)
     df.loc[mask, "admissions"] = (df.loc[mask, "admissions"] * 0.85).round().astype(int)
     fit = stg.fit(
-        df, **sim.columns, draws=300, tune=300, chains=2, random_seed=3, progressbar=False
+        df,
+        **sim.columns,
+        placebo=0,
+        draws=300,
+        tune=300,
+        chains=2,
+        random_seed=3,
+        progressbar=False,
     )
     draws = compare.site_effect_draws(fit, window=(3, 5))
     others = [s for s in draws.columns if s != boosted]

@@ -164,6 +164,7 @@ def test_options_fit_and_report_effects(small_sim, model):
             small_sim.panel,
             **small_sim.columns,
             model=model,
+            placebo=0,  # plumbing of the spec's estimation fit only (the check is tested apart)
             draws=40,
             tune=40,
             chains=1,

@@ -28,7 +28,9 @@ def _recover(sim, **kwargs):
 def test_recovers_delayed_effect_yearly_120_units():
     """DESIGN recovery criterion: pooled within 0.01 at e = 0..6, >= 80% unit coverage."""
     sim = stg.simulate("delayed", n_units=120, n_groups=15, unit_trend_sd=0.003, random_seed=21)
-    f, pooled, units, coverage = _recover(sim, draws=400, tune=400, chains=2, random_seed=5)
+    f, pooled, units, coverage = _recover(
+        sim, placebo=0, draws=400, tune=400, chains=2, random_seed=5
+    )
     early = pooled[pooled.event_time <= 6]
     assert len(early) == 7
     err = (early["mean"] - early["value"]).abs()

@@ -16,15 +16,51 @@ from staggered.fit import Fit
 from staggered.models import spec_from_dict
 
 _PANEL_CELL = ("unit_idx", "period_idx", "y", "exposure")
-FORMAT = 2  # 2: estimation and pre-trend check fitted apart
-# deterministics recomputable from what is kept (effects need eta0, tau, theta, sigma_*)
-_NOT_SAVED = ("unit_effect", "delta_group")
+FORMAT = 3  # 2: estimation and pre-trend check fitted apart; 3: cell quantities recomputed
+# cell-level deterministics, recomputed from the free parameters on load (the effects need
+# eta0 and tau; they were 90% of the file)
+_RECOMPUTED = ("eta0", "tau")
+# deterministics nothing reads from a loaded fit
+_NOT_SAVED = ("unit_effect", "delta_group", "gamma", "beta", *_RECOMPUTED)
 
 
-def _compact(posterior: xr.Dataset) -> xr.Dataset:
-    """Posterior to store: float32 (ample for log rates), without redundant deterministics."""
-    keep = posterior.drop_vars([v for v in _NOT_SAVED if v in posterior])
+def _compact(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
+    """Posterior to store: float32 (ample for log rates), without cell-level deterministics.
+
+    ``eta0`` and ``tau`` are left out when the free parameters they are computed from are all
+    there (a real fit); :func:`_restore` recomputes them on load.
+    """
+    drop = [v for v in _NOT_SAVED if v in posterior and v not in _RECOMPUTED]
+    free = [rv.name for rv in _model(design, spec, config).free_RVs]
+    if all(name in posterior for name in free):
+        drop += [v for v in _RECOMPUTED if v in posterior]
+    keep = posterior.drop_vars(drop)
     return keep.map(lambda v: v.astype(np.float32) if v.dtype == np.float64 else v)
+
+
+def _model(design, spec, config: dict):
+    """The fit's PyMC model, rebuilt (never sampled)."""
+    from staggered.models.builder import build_model
+
+    return build_model(
+        design, spec, prior_loc=config.get("prior_loc"), prior_scale=config.get("prior_scale")
+    )
+
+
+def _restore(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
+    """Recompute the cell-level deterministics left out of the file, from the same model."""
+    import pymc as pm
+
+    missing = [name for name in _RECOMPUTED if name not in posterior]
+    if not missing:  # format 2 stored them
+        return posterior
+    model = _model(design, spec, config)
+    free = [rv.name for rv in model.free_RVs]
+    if not all(name in posterior for name in free):  # nothing to recompute them from
+        return posterior
+    values = posterior[free].map(lambda v: v.astype(np.float64))
+    cells = pm.compute_deterministics(values, var_names=missing, model=model, progressbar=False)
+    return posterior.assign({name: cells[name] for name in missing})
 
 
 _PANEL_UNIT = ("adoption_idx", "group_idx")
@@ -79,7 +115,7 @@ def save(fit: Fit, path: str | Path) -> Path:
         "covariate_shifts": [None if np.isnan(x) else x for x in p.covariate_shifts],
     }
     idata = fit.idata.copy()
-    idata.posterior = _compact(idata.posterior)
+    idata.posterior = _compact(idata.posterior, fit.design, fit.spec, fit.config)
     const = idata.get("constant_data")
     merged = panel_ds if const is None else xr.merge([const, panel_ds])
     if const is None:
@@ -96,7 +132,8 @@ def save(fit: Fit, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     idata.to_netcdf(str(path))
     if fit.pretrend is not None:
-        check = _compact(fit.pretrend.idata.posterior)
+        pre = fit.pretrend
+        check = _compact(pre.idata.posterior, pre.design, pre.spec, pre.config)
         check.to_netcdf(str(path), mode="a", group="pretrend_posterior")
     return path
 
@@ -154,7 +191,7 @@ def load(path: str | Path) -> Fit:
             np.nan if x is None else float(x) for x in meta.get("covariate_shifts", ())
         ),
     )
-    if int(attrs.get("staggered_format", 1)) < FORMAT:
+    if int(attrs.get("staggered_format", 1)) < 2:
         raise ValueError(
             f"{path} was saved by an older staggered, whose estimation fit carried placebo "
             "cells; refit it with this version (the pre-trend check is now fitted apart)"
@@ -170,12 +207,14 @@ def load(path: str | Path) -> Fit:
     spec = spec_from_dict(json.loads(attrs["staggered_spec"]))
     diagnostics = json.loads(attrs.get("staggered_diagnostics", "{}"))
     warn_unconverged(diagnostics, source=f"The fit in {path}", stacklevel=2)
+    idata.posterior = _restore(idata.posterior, design, spec, config)
     fit = Fit(idata=idata, design=design, spec=spec, config=config, diagnostics=diagnostics)
     fit.source_panel = panel
     if "pretrend_posterior" in idata.groups() and check_design is not None:
         check_diag = json.loads(attrs.get("staggered_pretrend_diagnostics", "{}"))
         warn_unconverged(check_diag, source=f"The pre-trend check in {path}", stacklevel=2)
-        check = az.InferenceData(posterior=idata["pretrend_posterior"])
+        check_post = _restore(idata["pretrend_posterior"], check_design, spec, config)
+        check = az.InferenceData(posterior=check_post)
         fit.pretrend = Fit(
             idata=check, design=check_design, spec=spec, config=config, diagnostics=check_diag
         )
