@@ -322,7 +322,9 @@ def test_gap_in_period_grid():
 def test_duplicate_unit_period():
     df = make_panel()
     df = pd.concat([df, df.iloc[[5]]], ignore_index=True)
-    with pytest.raises(PanelError, match=r"1 unit-period pair appear.*'b'/2016 \(index 5, 16\)"):
+    with pytest.raises(
+        PanelError, match=r"1 unit-period pair appear.*unit 'b', period 2016 \(index 5, 16\)"
+    ):
         encode(df)
 
 
@@ -714,9 +716,9 @@ def test_explicit_freq_refuses_what_it_cannot_place():
     with pytest.raises(
         PanelError,
         match=r"Time column 'period' holds years \(e\.g\. 2019\), which cannot be read at "
-        r"freq='fy'.*ambiguous.*16 rows \(index 0, .*4 distinct values: 2015 \(4 rows\).*'2019/20'",
+        r"freq='fq'.*ambiguous.*16 rows \(index 0, .*4 distinct values: 2015 \(4 rows\).*'2019/20'",
     ):
-        encode(make_panel(), freq="fy")
+        encode(make_panel(), freq="fq")
     with pytest.raises(PanelError, match=r"holds years.*freq='quarter'.*coarser"):
         encode(make_panel(), freq="quarter")
     with pytest.raises(PanelError, match=r"holds financial years.*freq='year'.*not calendar"):
@@ -745,3 +747,93 @@ def test_summary_notes_coarser_adoption():
     p = encode(make_panel(periods=quarters, adoption={"a": "2014", "b": "2014Q3"}))
     assert "Note: adoption years mapped to their first quarter (e.g. 2014 -> 2014Q1)" in p.summary()
     assert "Note:" not in encode(make_panel()).summary()
+
+
+# ------------------------------------------------------------------ new-user trial: FY messages
+
+
+def _fy_panel():
+    return make_panel(periods=[fy(y) for y in range(2012, 2016)], adoption={"a": "2013/14"})
+
+
+def test_mixed_formats_name_the_minority_values_and_rows():
+    df = _fy_panel()
+    df.loc[[1, 9], "period"] = "2013"
+    with pytest.raises(
+        PanelError,
+        match=r"mixes period formats: 14 rows hold financial years \(such as '2012/13'\), but "
+        r"there are years in 2 rows \(index 1, 9; all '2013'\)",
+    ):
+        encode(df)
+    df = _fy_panel()
+    df.loc[5, "period"] = "2013-07"  # a stray month in a financial-year column
+    with pytest.raises(PanelError, match=r"months in 1 row \(index 5 \('2013-07'\)\)"):
+        encode(df)
+
+
+def test_mixed_formats_name_csv_lines(tmp_path):
+    from staggered.data import read_panel_csv
+
+    df = _fy_panel()
+    df.loc[[1, 9], "period"] = "2013"
+    df.to_csv(tmp_path / "p.csv", index=False)
+    with pytest.raises(PanelError, match=r"years in 2 rows \(lines 3, 11; all '2013'\)"):
+        encode(read_panel_csv(tmp_path / "p.csv"))
+
+
+def test_financial_shape_with_non_consecutive_years_is_not_a_month():
+    df = _fy_panel()
+    df.loc[df["period"] == "2012/13", "period"] = "2010/12"  # was read as December 2010
+    with pytest.raises(
+        PanelError,
+        match=r"Time column 'period' has labels shaped like financial years whose two years are "
+        r"not consecutive, in 4 rows \(index 0, 4, 8, 12; all '2010/12'\).*'2010/11'.*"
+        r"'2019/20', '2019-20'",
+    ):
+        encode(df)
+    # a column of slash months is still read as months
+    months = [f"2019/{m:02d}" for m in range(1, 13)]
+    assert encode(make_panel(periods=months, adoption={"a": "2019/05"})).freq == "month"
+
+
+def test_financial_shape_adoption_typo_is_refused_on_a_financial_panel():
+    df = _fy_panel()
+    df.loc[df["area"] == "a", "start"] = "2013/12"  # was accepted as December 2013
+    with pytest.raises(
+        PanelError,
+        match=r"Adoption column 'start' has labels shaped like financial years.*not consecutive, "
+        r"in 4 rows \(index 0, 1, 2, 3; all '2013/12'\).*'2013/14'.*'FY2019/20'",
+    ):
+        encode(df)
+    # genuine months and dates are still valid adoption values there
+    df.loc[df["area"] == "a", "start"] = "2013-12"
+    df.loc[df["area"] == "b", "start"] = "2014-01-15"
+    with pytest.raises(PanelError, match="mixes financial-year labels"):
+        encode(df.assign(start=df["start"].where(df["area"] != "b", "2014/15")))
+    p = encode(df)
+    assert [p.period_labels[i] for i in p.adoption_idx[:2]] == ["2013/14", "2013/14"]
+
+
+def test_duplicate_pair_names_csv_lines_and_a_readable_pair(tmp_path):
+    from staggered.data import read_panel_csv
+
+    df = _fy_panel()
+    pd.concat([df, df.iloc[[5]]], ignore_index=True).to_csv(tmp_path / "d.csv", index=False)
+    with pytest.raises(
+        PanelError, match=r"1 unit-period pair appears.*: unit 'b', period 2013/14 \(lines 7, 18\)"
+    ):
+        encode(read_panel_csv(tmp_path / "d.csv"))
+
+
+def test_int_years_with_freq_fy_are_financial_year_starts():
+    df = make_panel(periods=(2015, 2016, 2017, 2018), adoption={"a": 2016, "b": "2017-06-01"})
+    p = encode(df, freq="fy")
+    assert p.freq == "fy"
+    assert p.period_labels == ["2015/16", "2016/17", "2017/18", "2018/19"]
+    np.testing.assert_array_equal(p.adoption_idx, [1, 2, -1, -1])
+    s = p.summary()
+    assert "time-column years read as the financial year starting in April" in s
+    assert "(e.g. 2015 -> 2015/16), as freq='fy'" in s
+    assert "adoption years read as the financial year starting in April" in s
+    # without freq they stay calendar years
+    assert encode(df).freq == "year"

@@ -205,7 +205,7 @@ TRIGGERS = {
         lambda: _set("period", "2011-12", rows=range(0, 60, 10)),
         {},
     ),
-    "Time column … holds …, which cannot be read at freq=…": (_base, {"freq": "fy"}),
+    "Time column … holds …, which cannot be read at freq=…": (_base, {"freq": "fq"}),
     "… holds dates less than a month apart": (_daily, {}),
     "… unit-period pair appears in more than one row": (
         lambda: pd.concat([_base(), _base().iloc[[5]]], ignore_index=True),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from staggered.errors import _MAX_SHOWN, PanelError, Rows, _fmt, _label, _plural
-from staggered.grid import Grid
+from staggered.grid import Grid, check_financial_shape, years_note
 from staggered.period_kinds import (
     ACCEPTED,
     AMBIGUOUS,
@@ -28,14 +28,17 @@ from staggered.period_kinds import (
     KIND_NAMES,
     MONTH,
     NEVER,
+    YEAR,
     Parsed,
     kinds_of,
     label_reading,
     looks_financial,
     parse_native,
     resolve_ambiguous,
+    years_as_financial,
 )
 from staggered.periods import (
+    FINANCIAL_FREQS,
     FREQ_DESCRIPTIONS,
     MONTHS_PER,
     freq_reading,
@@ -65,8 +68,13 @@ def read_adoption(
     """Each unit's first treated grid ordinal (``NEVER`` if never treated) and mapping notes."""
     parsed = parse_native(raw, zero_is_missing=True)
     check_adoption_readable(parsed, raw, column, rows)
+    if grid.freq in FINANCIAL_FREQS or kinds_of(parsed) & FINANCIAL_KINDS:
+        check_financial_shape(parsed, raw, f"Adoption column {column!r}", rows)
     check_adoption_not_mixed(parsed, raw, column, rows)
     parsed, notes = settle_adoption_labels(parsed, raw, column, grid, rows)
+    if grid.years_as_fy and YEAR in kinds_of(parsed):
+        notes += (years_note(raw, parsed, "adoption", "the time column's years are"),)
+        parsed = years_as_financial(parsed)
     check_adoption_fits_grid(parsed, raw, column, grid, rows)
     ords = np.where(parsed.kind > 0, to_ordinals(parsed, grid.freq), NEVER)
     check_adoption_constant(ords, column, unit_code, unit_labels, grid.freq)

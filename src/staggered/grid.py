@@ -13,23 +13,28 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from staggered.errors import PanelError, Rows, _fmt, _label, _plural
+from staggered.errors import _MAX_SHOWN, PanelError, Rows, _fmt, _label, _plural
 from staggered.period_kinds import (
     ACCEPTED,
     AMBIGUOUS,
+    FINANCIAL_KINDS,
     FY_HINT,
     INVALID,
     KIND_FREQ,
     KIND_NAMES,
     MISSING,
+    YEAR,
     Parsed,
+    fy_shaped_months,
     kinds_of,
     label_reading,
     looks_financial,
     parse_native,
     resolve_ambiguous,
+    years_as_financial,
 )
 from staggered.periods import (
+    FINANCIAL_FREQS,
     FREQ_DESCRIPTIONS,
     check_monthly_or_coarser,
     check_one_kind,
@@ -52,6 +57,7 @@ class Grid(NamedTuple):
     reading: str | None  # how the time column reads labels such as 2011-12 (None: no such form)
     explicit: bool  # freq was given, not inferred
     notes: tuple[str, ...]
+    years_as_fy: bool = False  # int years read as financial years (freq="fy" given)
 
     @property
     def code(self) -> np.ndarray:
@@ -132,9 +138,14 @@ def read_time(raw: pd.Series, column: Hashable, rows: Rows, freq: str | None) ->
     check_time_readable(parsed, raw, column, rows)
     parsed, notes = settle_time_labels(parsed, raw, column, rows, freq)
     where = f"Time column {column!r}"
-    kinds = kinds_of(parsed)
-    check_one_kind(kinds, where)
+    if kinds_of(parsed) & FINANCIAL_KINDS or freq in FINANCIAL_FREQS:
+        check_financial_shape(parsed, raw, where, rows)
+    check_time_one_kind(parsed, raw, column, rows)
     check_monthly_or_coarser(parsed, where)
+    years_as_fy = freq == "fy" and kinds_of(parsed) == {YEAR}
+    if years_as_fy:
+        notes += (years_note(raw, parsed, "time-column", "freq='fy' (CLI: --freq fy) says"),)
+        parsed = years_as_financial(parsed)
     if freq is None:
         freq, explicit = infer_freq(parsed), False
     else:
@@ -143,7 +154,54 @@ def read_time(raw: pd.Series, column: Hashable, rows: Rows, freq: str | None) ->
     ordinal = to_ordinals(parsed, freq)
     start, end = int(ordinal.min()), int(ordinal.max())
     labels = period_labels(np.arange(start, end + 1), freq)
-    return Grid(freq, start, end, labels, ordinal, label_reading(kinds), explicit, notes)
+    reading = label_reading(kinds_of(parsed))
+    return Grid(freq, start, end, labels, ordinal, reading, explicit, notes, years_as_fy)
+
+
+def years_note(raw: pd.Series, parsed: Parsed, what: str, why: str) -> str:
+    """Say that int years were read as the financial years starting in April of that year."""
+    i = int(np.flatnonzero(parsed.kind == YEAR)[0])
+    year = int(float(raw.iloc[i]))
+    return (
+        f"{what} years read as the financial year starting in April of that year (e.g. "
+        f"{year} -> {year}/{(year + 1) % 100:02d}), as {why}"
+    )
+
+
+def check_financial_shape(parsed: Parsed, raw: pd.Series, where: str, rows: Rows) -> None:
+    """In a financial context, refuse ``YYYY/YY`` labels whose years do not follow (2010/12)."""
+    bad = fy_shaped_months(parsed, raw)
+    if bad.any():
+        example = str(raw.iloc[int(np.flatnonzero(bad)[0])]).strip()
+        raise PanelError(
+            f"{where} has labels shaped like financial years whose two years are not "
+            f"consecutive, in {rows(bad, raw)}. A financial year runs from April of one year "
+            f"to March of the next ('{example[:4]}/{(int(example[:4]) + 1) % 100:02d}'); "
+            f"'{example}' is not read as a month either (alongside financial years it is "
+            f"more likely a typo). Correct these values to one of {ACCEPTED}."
+        )
+
+
+def check_time_one_kind(parsed: Parsed, raw: pd.Series, column: Hashable, rows: Rows) -> None:
+    """All time values share one format; name the rows of the less common format(s)."""
+    kinds = sorted(kinds_of(parsed))
+    if len(kinds) <= 1:
+        check_one_kind(set(kinds), f"Time column {column!r}")
+        return
+    counts = {k: int(np.count_nonzero(parsed.kind == k)) for k in kinds}
+    main = max(kinds, key=lambda k: counts[k])
+    example = raw.iloc[int(np.flatnonzero(parsed.kind == main)[0])]
+    others = [f"{_kind_word(k)} in {rows(parsed.kind == k, raw)}" for k in kinds if k != main]
+    raise PanelError(
+        f"Time column {column!r} mixes period formats: {_plural(counts[main], 'row')} hold "
+        f"{_kind_word(main)} (such as {example!r}), but there are {'; '.join(others)}. Use "
+        "one format for all rows (int years, period strings like '2019Q3' or '2019-07', "
+        "financial years like '2019/20', or dates): correct these rows."
+    )
+
+
+def _kind_word(kind: int) -> str:
+    return KIND_NAMES[kind].split(" (")[0]
 
 
 def check_unique_cells(
@@ -154,14 +212,19 @@ def check_unique_cells(
     dup = pd.Series(unit_code * len(grid.labels) + code).duplicated(keep=False).to_numpy()
     if dup.any():
         pairs = pd.DataFrame({"u": unit_code[dup], "p": code[dup], "r": rows.index[dup]})
+        word = "lines" if rows.lines else "index"
         shown = [
-            f"{_label(unit_labels[u])}/{grid.labels[p]} (index {', '.join(map(_label, g['r']))})"
+            f"unit {_label(unit_labels[u])}, period {grid.labels[p]} "
+            f"({word} {', '.join(map(_label, g['r']))})"
             for (u, p), g in pairs.groupby(["u", "p"], sort=True)
         ]
+        listed = "; ".join(shown[:_MAX_SHOWN])
+        if len(shown) > _MAX_SHOWN:
+            listed += f" and {len(shown) - _MAX_SHOWN} more"
         raise PanelError(
             f"{_plural(len(shown), 'unit-period pair')} "
             f"{'appears' if len(shown) == 1 else 'appear'} in more than one row: "
-            f"{_fmt(shown)}. Keep one row per unit and period (aggregate or remove duplicates; "
+            f"{listed}. Keep one row per unit and period (aggregate or remove duplicates; "
             f"check that column {column!r} has the intended frequency, detected: {grid.freq})."
         )
 

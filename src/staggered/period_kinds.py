@@ -51,6 +51,7 @@ _FY_RE = re.compile(
     r"(?:\s*-?\s*Q(?P<q>[1-4]))?$",
     re.IGNORECASE,
 )
+_FY_SHAPE_RE = re.compile(r"^\d{4}\s*/\s*\d{2}$")
 _NEVER_STRINGS = frozenset({"", "0", "never", "none", "nan", "na", "inf"})
 
 
@@ -269,4 +270,28 @@ def resolve_ambiguous(parsed: Parsed, financial: bool | np.ndarray) -> Parsed:
     kind[fin] = FYEAR
     month[fin] = _fy_start(month[fin])
     kind[amb & ~fin] = MONTH
+    return Parsed(month, kind, parsed.day)
+
+
+def fy_shaped_months(parsed: Parsed, raw: pd.Series) -> np.ndarray:
+    """``(N,)`` bool: values read as months whose label has the financial-year shape.
+
+    ``'2010/12'`` is December 2010 as a month but, in a column of financial years, a
+    financial year whose years do not follow each other: callers refuse it there.
+    """
+    out = parsed.kind == MONTH
+    if out.any():
+        values = raw.to_numpy(dtype=object)[out]
+        out[out] = [
+            isinstance(v, str) and _FY_SHAPE_RE.match(v.strip()) is not None for v in values
+        ]
+    return out
+
+
+def years_as_financial(parsed: Parsed) -> Parsed:
+    """Read int years as the financial years starting in April of that year (2015: 2015/16)."""
+    year = parsed.kind == YEAR
+    kind, month = parsed.kind.copy(), parsed.month.copy()
+    kind[year] = FYEAR
+    month[year] += 3
     return Parsed(month, kind, parsed.day)
