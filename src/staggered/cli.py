@@ -128,6 +128,7 @@ def _run_fit(args) -> int:
         group=args.group,
         covariates=args.covariates,
         drop_always_treated=args.drop_always_treated,
+        freq=args.freq,
         **_fit_kwargs(args),
     )
     result.config["command"] = _command_line()

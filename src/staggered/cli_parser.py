@@ -71,7 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fit", help="fit a model to a panel CSV and write effects.csv etc.")
     f.add_argument("panel", type=Path, help="long panel CSV, one row per unit x period")
     f.add_argument("--unit", required=True, help="unit id column")
-    f.add_argument("--time", required=True, help="period column")
+    f.add_argument(
+        "--time",
+        required=True,
+        help="period column: int years, 2019Q3, 2019-07, financial years 2019/20, or dates",
+    )
     f.add_argument("--outcome", required=True, help="outcome column (counts for count models)")
     f.add_argument("--exposure", help="exposure column (population), log offset")
     f.add_argument("--adoption", help="first treated period column (empty = never)")
@@ -86,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     f.add_argument(
         "--drop-always-treated", action="store_true", help="drop units treated from the start"
+    )
+    f.add_argument(
+        "--freq",
+        choices=("year", "quarter", "month", "fy", "fq"),
+        default=None,
+        help="panel frequency (default: inferred from --time); fy = financial years, April to "
+        "March (also reads int years 2015 as 2015/16), fq = financial quarters",
     )
     _add_sampler_args(f)
 

@@ -327,6 +327,7 @@ def fit(
     placebo: int = 3,
     comparison: str = "not-yet-treated",
     drop_always_treated: bool = False,
+    freq: str | None = None,
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
@@ -379,6 +380,10 @@ def fit(
         Treated units then follow the common trend (one base cell cannot identify their own).
     drop_always_treated : bool, default False
         Drop units treated from the first period (listed in the summary) instead of failing.
+    freq : {"year", "quarter", "month", "fy", "fq"}, optional
+        Panel frequency, passed to :func:`~staggered.data.encode_panel`; inferred from the time
+        column if omitted. ``"fy"`` also reads int years as the financial years starting in
+        April of that year (``2015`` is 2015/16).
     draws, tune, chains : int
         NUTS settings.
     target_accept : float, default 0.9
@@ -408,6 +413,7 @@ def fit(
         group=group,
         family="count" if spec.is_count else "gaussian",
         drop_always_treated=drop_always_treated,
+        freq=freq,
         covariates=covariates,
     )
     design, check_design = fit_designs(

@@ -1,0 +1,54 @@
+"""Problems a new user (an NHS analyst using only the README and docs) ran into."""
+
+import importlib
+
+import pandas as pd
+import pytest
+
+from staggered.cli import main
+
+fit_module = importlib.import_module("staggered.fit")  # the package's fit() shadows the module
+
+
+class _Stop(Exception):
+    pass
+
+
+def _year_panel():
+    rows = []
+    for i, u in enumerate(("a", "b", "c", "d")):
+        for t in (2015, 2016, 2017, 2018):
+            start = {"a": 2016, "b": 2017}.get(u)
+            rows.append({"area": u, "fy": t, "y": 10 + i, "start": start})
+    return pd.DataFrame(rows)
+
+
+def test_fit_passes_freq_to_encode_panel(monkeypatch):
+    seen = {}
+
+    def stop(design, spec, **kw):
+        seen["panel"] = design.panel
+        raise _Stop
+
+    monkeypatch.setattr(fit_module, "fit_design", stop)
+    with pytest.raises(_Stop):
+        fit_module.fit(
+            _year_panel(), unit="area", time="fy", outcome="y", adoption="start", freq="fy"
+        )
+    assert seen["panel"].period_labels == ["2015/16", "2016/17", "2017/18", "2018/19"]
+    assert "financial year starting in April" in seen["panel"].summary()
+
+
+def test_cli_fit_has_freq(monkeypatch, tmp_path):
+    seen = {}
+
+    def stop(df, **kw):
+        seen.update(kw)
+        raise _Stop
+
+    monkeypatch.setattr(fit_module, "fit", stop)
+    _year_panel().to_csv(tmp_path / "p.csv", index=False)
+    args = ["fit", str(tmp_path / "p.csv"), "--unit", "area", "--time", "fy", "--outcome", "y"]
+    with pytest.raises(_Stop):
+        main([*args, "--adoption", "start", "--out", str(tmp_path / "o"), "--freq", "fy"])
+    assert seen["freq"] == "fy"
