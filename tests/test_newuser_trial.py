@@ -52,3 +52,20 @@ def test_cli_fit_has_freq(monkeypatch, tmp_path):
     with pytest.raises(_Stop):
         main([*args, "--adoption", "start", "--out", str(tmp_path / "o"), "--freq", "fy"])
     assert seen["freq"] == "fy"
+
+
+NOTE = "adoption dates mapped to the financial year that contains them (e.g. 2015-06-01 -> 2015/16)"
+
+
+def test_saved_fit_keeps_the_panel_notes(small_sim, tmp_path):
+    import dataclasses
+
+    import staggered as stg
+    from fakes import CONVERGED, fake_fit
+
+    fit = fake_fit(small_sim, CONVERGED)
+    fit.source_panel = dataclasses.replace(fit.source_panel, notes=(NOTE,))
+    fit.save(tmp_path / "posterior.nc")
+    assert f"Note: {NOTE}" in stg.load(tmp_path / "posterior.nc").panel.summary()
+    assert main(["report", str(tmp_path)]) == 0
+    assert f"Note: {NOTE}" in (tmp_path / "report.html").read_text().replace("&gt;", ">")

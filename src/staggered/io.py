@@ -113,6 +113,7 @@ def save(fit: Fit, path: str | Path) -> Path:
         "family": p.family,
         "covariate_names": _json_labels(p.covariate_names),
         "covariate_shifts": [None if np.isnan(x) else x for x in p.covariate_shifts],
+        "notes": list(p.notes),  # how periods and adoption values were read (Panel.summary)
     }
     idata = fit.idata.copy()
     idata.posterior = _compact(idata.posterior, fit.design, fit.spec, fit.config)
@@ -190,6 +191,7 @@ def load(path: str | Path) -> Fit:
         covariate_shifts=tuple(
             np.nan if x is None else float(x) for x in meta.get("covariate_shifts", ())
         ),
+        notes=tuple(meta.get("notes", ())),
     )
     if int(attrs.get("staggered_format", 1)) < 2:
         raise ValueError(
