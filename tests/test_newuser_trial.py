@@ -69,3 +69,51 @@ def test_saved_fit_keeps_the_panel_notes(small_sim, tmp_path):
     assert f"Note: {NOTE}" in stg.load(tmp_path / "posterior.nc").panel.summary()
     assert main(["report", str(tmp_path)]) == 0
     assert f"Note: {NOTE}" in (tmp_path / "report.html").read_text().replace("&gt;", ">")
+
+
+@pytest.fixture(scope="module")
+def site_fit(small_sim):
+    from fakes import CONVERGED, fake_fit
+
+    return fake_fit(small_sim, CONVERGED)  # 13 of 21 treated areas reach event time 8
+
+
+def _inside(fig, text) -> bool:
+    box = text.get_window_extent(fig.canvas.get_renderer())
+    return box.x0 >= 0 and box.x1 <= fig.bbox.width
+
+
+def test_site_figure_subtitles_are_wrapped_inside_the_figure(site_fit):
+    import matplotlib.pyplot as plt
+
+    from staggered import plots
+
+    for make in (plots.forest, plots.rank_plot, plots.site_trajectories):
+        fig = make(site_fit)
+        fig.canvas.draw()
+        titles = [ax.title for ax in fig.axes] + [fig._suptitle] * (fig._suptitle is not None)
+        assert all(_inside(fig, t) for t in titles if t.get_text()), make.__name__
+        plt.close(fig)
+
+
+def test_sites_figure_says_it_draws_the_areas_not_yet_at_the_event_time(site_fit):
+    import matplotlib.pyplot as plt
+
+    from staggered import plots
+
+    fig = plots.site_trajectories(site_fit)
+    drawn = sum(ax.get_visible() for ax in fig.axes)
+    title = " ".join(fig._suptitle.get_text().split())
+    plt.close(fig)
+    assert drawn == 21
+    assert "all 13 areas observed at event time 8 shown, in rank order" in title
+    assert "then the 8 of 21 treated areas that have not reached it, by their effect" in title
+
+
+def test_report_says_why_areas_are_left_out_and_names_the_folder(site_fit, tmp_path):
+    from staggered.report import _site_sections
+
+    note = _site_sections(site_fit, site_fit.effects(), n=10, results=tmp_path / "fy out")[0]
+    assert "10 of 13 areas shown" in note
+    assert "This page lists the 10 best ranked only; all 13 are in the full table" in note
+    assert f"staggered compare-sites &#x27;{tmp_path}/fy out&#x27;" in note

@@ -65,6 +65,14 @@ def _err(center, lower, upper) -> list:
     return [np.clip(center - lower, 0, None), np.clip(upper - center, 0, None)]
 
 
+def wrap_title(text: str, fig, fontsize: float = 9) -> str:
+    """Wrap each line of a (sub)title to the width of ``fig``, so that none is cut off."""
+    import textwrap
+
+    width = max(30, int(0.9 * 72 * fig.get_figwidth() / (0.6 * fontsize)))
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+
+
 def caveat_strip(fig, text: str) -> None:
     """Lay out ``fig`` leaving a band at the top, and draw ``text`` in white on red there.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import shlex
 from importlib import metadata
 from pathlib import Path
 
@@ -80,9 +81,12 @@ def _tree_depth_text(d: dict) -> str:
     return text + "."
 
 
-def _site_sections(fit, effects: pd.DataFrame, n: int = 15) -> list[str]:
-    """Site comparisons: the first ``n`` areas ranked (saying how many of how many).
+def _site_sections(
+    fit, effects: pd.DataFrame, n: int = 15, results: str | Path | None = None
+) -> list[str]:
+    """Site comparisons: the first ``n`` areas ranked (saying how many of how many, and why).
 
+    ``results`` is the folder of ``posterior.nc``, named in the ``compare-sites`` command.
     With a group column, cumulative admissions by programme follow.
     """
     draws = compare.site_effect_draws(fit)
@@ -90,12 +94,20 @@ def _site_sections(fit, effects: pd.DataFrame, n: int = 15) -> list[str]:
     e = draws.attrs["window"][0]
     total = effects[(effects.scope == "unit") & (effects.event_time >= 0)]["id"].nunique()
     shown = plots.shown_text(min(n, len(ranks)), len(ranks), total, "unit", f"event time {e}")
+    folder = shlex.quote(str(results)) if results is not None else "RESULTS"
+    command = f"<code>{html.escape(f'staggered compare-sites {folder}')}</code>"
+    if results is None:
+        command += " (RESULTS: the folder of this fit's posterior.nc)"
+    why = (
+        f" This page lists the {n} best ranked only; all {len(ranks)} are in the full table: "
+        if len(ranks) > n
+        else " The full table: "
+    )
     ranks = ranks.head(n).assign(rank_mean=lambda r: r["rank_mean"].map(lambda v: f"{v:.1f}"))
     parts = [
         f"<p class='note'>Areas ranked by their effect at event time {e}, the latest one "
         f"that at least half as many areas reach as the best-covered one; {shown}. 1 = largest "
-        "reduction. Wide rank intervals mean sites cannot be told apart. The full table: "
-        "<code>staggered compare-sites</code>.</p>",
+        f"reduction. Wide rank intervals mean sites cannot be told apart.{why}{command}.</p>",
         _table(ranks, pct=("effect_mean",)),
     ]
     if fit.panel.group_idx is not None:
@@ -106,12 +118,13 @@ def _site_sections(fit, effects: pd.DataFrame, n: int = 15) -> list[str]:
     return parts
 
 
-def build_report(fit, *, command: str | None = None) -> str:
+def build_report(fit, *, command: str | None = None, results: str | Path | None = None) -> str:
     """Return the HTML text of the report for a fit.
 
     Sections: data summary, diagnostics, pre-trend check, pooled and predictive effects,
     site comparisons, figures, and the command and package versions that produced it. An
-    unconverged fit's report opens with a red banner that says so.
+    unconverged fit's report opens with a red banner that says so. ``results`` (the folder
+    of the fit's ``posterior.nc``) completes the commands the report suggests.
     """
     p = fit.panel
     d = fit.diagnostics
@@ -194,7 +207,7 @@ def build_report(fit, *, command: str | None = None) -> str:
 
     if count:
         parts.append("<h2>Site comparisons</h2>")
-        parts += _site_sections(fit, effects)
+        parts += _site_sections(fit, effects, results=results)
         ttd = compare.time_to_detectable(effects, scope="unit")
         n_det = int(ttd.first_detectable.notna().sum())
         parts.append(
@@ -224,5 +237,5 @@ def write_report(fit, out: str | Path, *, command: str | None = None) -> Path:
     out = Path(out)
     path = out if out.suffix == ".html" else out / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(build_report(fit, command=command), encoding="utf-8")
+    path.write_text(build_report(fit, command=command, results=path.parent), encoding="utf-8")
     return path

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from staggered import compare
-from staggered.plots import _err, _finish, _pct
+from staggered.plots import _err, _finish, _pct, wrap_title
 
 __all__ = ["forest", "rank_plot", "shown_text", "site_order", "site_trajectories"]
 
@@ -81,6 +81,28 @@ def site_order(fit, *, scope: str = "unit", event_time: int | None = None) -> tu
     return ranked + rest, info
 
 
+def _trajectories_note(n_drawn: int, info: dict, scope: str) -> str:
+    """Which sites the small multiples draw: those ranked at the event time, then the rest."""
+    noun = _NOUNS.get(scope, "sites")
+    observed, total, where = info["observed"], info["total"], f"event time {info['event_time']}"
+    ranked = min(n_drawn, observed)
+    text = shown_text(ranked, observed, observed, scope, where) + ", in rank order"
+    later, drawn_later = total - observed, n_drawn - ranked
+    if drawn_later == later and later:
+        text += (
+            f"; then the {later} of {total} treated {noun} that have not reached it, by their "
+            "effect at their last observed event time"
+        )
+    elif drawn_later:
+        text += (
+            f"; then {drawn_later} of the {later} treated {noun} that have not reached it, by "
+            "their effect at their last observed event time"
+        )
+    elif later:
+        text += f"; {later} of {total} treated {noun} have not reached it (not drawn)"
+    return text
+
+
 def site_trajectories(
     fit,
     *,
@@ -93,8 +115,9 @@ def site_trajectories(
 
     Sites are drawn in the order of the rankings at ``event_time`` (default: the latest one
     that at least half as many sites reach as the best-covered one, as in :func:`rank_plot`
-    and ``compare-sites``), marked by a dotted line; at most ``max_sites`` are drawn, and the
-    title says how many of how many.
+    and ``compare-sites``), marked by a dotted line; sites that have not reached it follow, by
+    their effect at their last observed event time. At most ``max_sites`` are drawn, and the
+    title says how many of each.
 
     Returns
     -------
@@ -131,14 +154,13 @@ def site_trajectories(
         _pct(ax)
     for ax in axes.ravel()[len(order) :]:
         ax.set_visible(False)
-    shown = min(len(order), info["observed"])
-    note = shown_text(shown, info["observed"], info["total"], scope, f"event time {e}")
-    fig.suptitle(
+    note = _trajectories_note(len(order), info, scope)
+    title = (
         f"{_NOUNS.get(scope, 'Sites').capitalize()}: change in admission rate by time since "
         f"adoption (blue, {level:.0%} interval) vs pooled (grey)\n{note}; dotted line: "
-        f"event time {e}",
-        fontsize=9,
+        f"event time {e}"
     )
+    fig.suptitle(wrap_title(title, fig), fontsize=9)
     _finish(fig, fit)
     return fig
 
@@ -198,7 +220,8 @@ def forest(
     n_total = sites[sites.event_time >= fit.design.first_effect_time]["id"].nunique()
     where = f"event time {event_time}"
     note = shown_text(len(s), len(at), n_total, scope, where, basis="largest reductions")
-    ax.set_title(f"Site effects {event_time} periods after adoption\n{note}", fontsize=9)
+    title = f"Site effects {event_time} periods after adoption\n{note}"
+    ax.set_title(wrap_title(title, fig), fontsize=9)
     _finish(fig, fit)
     return fig
 
@@ -241,10 +264,9 @@ def rank_plot(
     ax.set_yticks(y)
     ax.set_yticklabels(r["id"], fontsize=7)
     ax.set_xlabel(f"posterior rank at {where} (1 = largest reduction)")
-    ax.set_title(
-        f"Site ranks at {where}: overlapping ranks cannot be told apart\n"
-        + shown_text(len(r), len(ranked), n_total, scope, where),
-        fontsize=9,
+    title = f"Site ranks at {where}: overlapping ranks cannot be told apart\n" + shown_text(
+        len(r), len(ranked), n_total, scope, where
     )
+    ax.set_title(wrap_title(title, fig), fontsize=9)
     _finish(fig, fit)
     return fig
