@@ -117,3 +117,78 @@ def test_report_says_why_areas_are_left_out_and_names_the_folder(site_fit, tmp_p
     assert "10 of 13 areas shown" in note
     assert "This page lists the 10 best ranked only; all 13 are in the full table" in note
     assert f"staggered compare-sites &#x27;{tmp_path}/fy out&#x27;" in note
+
+
+def test_cli_shows_the_package_warnings_as_plain_lines(monkeypatch):
+    import warnings
+
+    from staggered import cli
+    from staggered.diagnostics import SamplingWarning
+
+    shown = {}
+
+    def handler(args):
+        fmt = warnings.formatwarning
+        shown["own"] = fmt("Sampling problem: x", SamplingWarning, "/src/fit.py", 431, "code")
+        shown["other"] = fmt("other", UserWarning, "/src/elsewhere.py", 7, "code")
+        return 0
+
+    monkeypatch.setattr(cli, "_run_specs", handler)
+    before = warnings.formatwarning
+    assert main(["specs"]) == 0
+    assert shown["own"] == "WARNING: Sampling problem: x\n"
+    assert "/src/elsewhere.py:7: UserWarning: other" in shown["other"]
+    assert warnings.formatwarning is before  # only the CLI shows warnings this way
+
+
+def test_demo_prints_the_warning_once_before_the_summary_and_caveats_its_check(
+    monkeypatch, tmp_path, capsys
+):
+    from types import SimpleNamespace
+
+    from fakes import UNCONVERGED, fake_fit
+    from staggered.diagnostics import problems_text
+
+    def fake(df, **kw):
+        cols = ("unit", "time", "outcome", "exposure", "adoption", "group")
+        return fake_fit(SimpleNamespace(panel=df, columns={c: kw[c] for c in cols}), UNCONVERGED)
+
+    from staggered import cli
+
+    monkeypatch.setattr(fit_module, "fit", fake)
+    monkeypatch.setattr(cli, "write_outputs", lambda fit, out: fit.effects())  # no figures
+    assert main(["demo", "--out", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    warning = problems_text(UNCONVERGED, style="cli")
+    head = out[: out.index("Units:")]
+    assert head.count(warning) == 1
+    check = out.index("Not meaningful for an unconverged fit (see the WARNING below): true pooled")
+    assert out.index("Wrote") < check < out.rindex(warning)
+    assert "True pooled effect" not in out
+
+
+def test_compare_explains_the_loo_warning_columns(small_sim, monkeypatch, tmp_path, capsys):
+    from fakes import CONVERGED, fake_fit
+    from staggered import io, model_comparison
+
+    fits = {"a": fake_fit(small_sim, CONVERGED), "b": fake_fit(small_sim, CONVERGED)}
+    monkeypatch.setattr(io, "load", lambda path: fits[path.stem])
+
+    def compare_models(fits):
+        table = pd.DataFrame(
+            {"elpd_loo": [-10.0, -12.0], "warning": True, "n_cells": 40, "pareto_k_over_0.7": 0},
+            index=list(fits),
+        )
+        pooled = pd.DataFrame(
+            [(name, e, -0.02, -0.04, 0.0, 0.9) for name in fits for e in range(3)],
+            columns=["model", "event_time", "mean", "lower", "upper", "prob_negative"],
+        )
+        return table, pooled
+
+    monkeypatch.setattr(model_comparison, "compare_models", compare_models)
+    assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc")]) == 0
+    out = capsys.readouterr().out
+    table_end = out.index("PSIS-LOO")
+    line = next(x for x in out[table_end:].splitlines() if x.startswith("warning: "))
+    assert "ArviZ's flag that the Pareto-k diagnostic is high for some cells" in line
+    assert "pareto_k_over_0.7: how many cells exceed 0.7" in line

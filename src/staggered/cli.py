@@ -61,12 +61,36 @@ def _print_warning(text: str) -> None:
         print(f"\n{text}\n", flush=True)
 
 
-def _print_headline(fit, effects: pd.DataFrame, out: Path, rope: float = 0.02) -> None:
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """``warnings.formatwarning`` for the CLI: the package's warnings as "WARNING: ..." lines.
+
+    Without the source path and code line; other warnings as Python formats them.
+    (Replacing ``formatwarning`` rather than ``showwarning`` leaves warnings that a caller
+    records, as ``pytest.warns`` does, recorded.)
+    """
+    if category.__module__.startswith("staggered"):
+        return f"WARNING: {message}\n"
+    return _PYTHON_FORMATWARNING(message, category, filename, lineno, line)
+
+
+_PYTHON_FORMATWARNING = warnings.formatwarning
+
+
+def _print_headline(
+    fit, effects: pd.DataFrame, out: Path, rope: float = 0.02, extra: str = ""
+) -> None:
+    """Print the warning once, the summary, the pooled table and the pre-trend check.
+
+    ``extra`` is printed after them, before the closing warning.
+    """
     from staggered.diagnostics import problems_text
 
     warning = problems_text(fit.diagnostics)
     _print_warning(warning)
-    print(fit.summary())
+    summary = fit.summary()
+    if warning and summary.startswith(warning):  # just printed: once is enough on the console
+        summary = summary[len(warning) :].lstrip("\n")
+    print(summary)
     pooled = effects[(effects["scope"] == "pooled")]
     measure = "relative" if fit.spec.is_count else "absolute"
     pooled = pooled[pooled["measure"] == measure]
@@ -85,6 +109,8 @@ def _print_headline(fit, effects: pd.DataFrame, out: Path, rope: float = 0.02) -
         f"\nWrote {out}/effects.csv, posterior.nc, diagnostics.json, summary.txt, "
         "figures and report.html"
     )
+    if extra:
+        print(extra)
     _print_warning(warning)
 
 
@@ -138,6 +164,7 @@ def _run_fit(args) -> int:
 
 def _run_demo(args) -> int:
     from staggered.datasets import demo_panel
+    from staggered.diagnostics import find_problems
     from staggered.fit import fit
 
     sim = demo_panel()
@@ -148,7 +175,6 @@ def _run_demo(args) -> int:
     result = fit(sim.panel, **sim.columns, **_fit_kwargs(args))
     result.config["command"] = _command_line()
     effects = write_outputs(result, args.out)
-    _print_headline(result, effects, args.out, args.rope)
     truth = sim.truth[sim.truth["scope"] == "pooled"].set_index("event_time")["value"]
     pooled = effects[
         (effects["scope"] == "pooled")
@@ -159,7 +185,12 @@ def _run_demo(args) -> int:
         (pooled["lower"] <= pooled["event_time"].map(truth))
         & (pooled["event_time"].map(truth) <= pooled["upper"])
     ).sum()
-    print(f"True pooled effect inside the interval at {inside} of {len(pooled)} event times.")
+    check = f"true pooled effect inside the interval at {inside} of {len(pooled)} event times."
+    if find_problems(result.diagnostics):
+        check = f"Not meaningful for an unconverged fit (see the WARNING below): {check}"
+    else:
+        check = check[0].upper() + check[1:]
+    _print_headline(result, effects, args.out, args.rope, extra="\n" + check)
     return 0
 
 
@@ -298,53 +329,9 @@ def _run_report(args) -> int:
 
 
 def _run_compare_models(args) -> int:
-    import pandas as pd
+    from staggered.cli_compare import run_compare_models
 
-    from staggered.diagnostics import advice, find_problems, is_converged
-    from staggered.io import load
-    from staggered.model_comparison import compare_models, plot_pooled_by_model
-
-    fits = {}
-    for path in args.fits:
-        path = path / "posterior.nc" if path.is_dir() else path
-        name = path.parent.name if path.name == "posterior.nc" else path.stem
-        if name in fits:
-            name = str(path)
-        fits[name] = load(path)
-    table, pooled = compare_models(fits)
-    pd.set_option("display.width", 140)
-    bad = [name for name, fit in fits.items() if not is_converged(fit.diagnostics)]
-    warning = "\n".join(
-        f"WARNING: model {name!r} did not converge: "
-        + "; ".join(find_problems(fits[name].diagnostics))
-        + f". Do not rank it or interpret its effects: {advice()}."
-        for name in bad
-    )
-    _print_warning(warning)
-    n = int(table["n_cells"].iloc[0])
-    print(f"PSIS-LOO on the {n} cells untreated in every fit (higher elpd_loo = better):")
-    print(table.drop(columns=["n_cells"]).round(2).to_string())
-    if (table["pareto_k_over_0.7"] > 0).any():
-        print("Some cells have Pareto k > 0.7: their LOO estimates are unreliable.")
-    from staggered.tables import fmt_number, fmt_pct
-
-    relative = all(fit.spec.is_count for fit in fits.values())
-    wide = pooled.pivot(index="event_time", columns="model", values="mean")
-    print("\nPooled effect (posterior mean) by model:")
-    print(wide.map(fmt_pct if relative else fmt_number).to_string())
-    if args.out is not None:
-        import matplotlib.pyplot as plt
-
-        args.out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out / "compare_models.csv")
-        pooled.to_csv(args.out / "pooled_by_model.csv", index=False)
-        caveat = f"DID NOT CONVERGE: {', '.join(bad)}: do not interpret" if bad else ""
-        fig = plot_pooled_by_model(pooled, caveat=caveat, relative=relative)
-        fig.savefig(args.out / "models.png", dpi=110)
-        plt.close(fig)
-        print(f"\nWrote {args.out}/compare_models.csv, pooled_by_model.csv, models.png")
-    _print_warning(warning)
-    return 0
+    return run_compare_models(args)
 
 
 def _run_specs(args) -> int:
@@ -384,7 +371,11 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(), advice_style("cli"):
             warnings.simplefilter("default")
             _quiet_notices()  # simplefilter put every warning back, these two included
-            return run[args.command](args)
+            warnings.formatwarning = _format_warning  # catch_warnings does not restore it
+            try:
+                return run[args.command](args)
+            finally:
+                warnings.formatwarning = _PYTHON_FORMATWARNING
     except (ValueError, FileNotFoundError) as err:
         from staggered.data import PanelError  # imported here: pandas is slow to import
 
