@@ -162,6 +162,13 @@ def _set(column, value, rows=(5,), df=None):
     return df
 
 
+def _fy_base() -> pd.DataFrame:
+    """The base panel with financial-year periods 2010/11 to 2019/20 (adoption 2015/16)."""
+    df = _base(years=[f"{y}/{str(y + 1)[2:]}" for y in range(2010, 2020)])
+    df["start"] = df["start"].map(lambda v: v if pd.isna(v) else f"{int(v)}/{str(int(v) + 1)[2:]}")
+    return df
+
+
 def _quarterly_with_ambiguous_adoption():
     df = _base(years=[f"{y}Q{q}" for y in range(2010, 2014) for q in range(1, 5)])
     df["start"] = np.where(df["start"].notna(), "2011-12", None)  # 2011Q4 or FY from 2011Q2
@@ -203,6 +210,10 @@ TRIGGERS = {
     "Time column … mixes period formats": (lambda: _set("period", "2015Q3"), {}),
     "Time column … has labels that read both as a month and as a financial year": (
         lambda: _set("period", "2011-12", rows=range(0, 60, 10)),
+        {},
+    ),
+    "Time column … has labels shaped like financial years whose two years are not consecutive": (
+        lambda: _set("period", "2010/12", rows=range(0, 60, 10), df=_fy_base()),
         {},
     ),
     "Time column … holds …, which cannot be read at freq=…": (_base, {"freq": "fq"}),
@@ -250,6 +261,8 @@ TRIGGERS = {
         lambda: _base(years=[f"{y}/{str(y + 1)[2:]}" for y in range(2010, 2020)]),
         {},
     ),
+    "Adoption column … has labels shaped like financial years whose two years are not "
+    "consecutive": (lambda: _set("start", "2015/12", rows=range(10), df=_fy_base()), {}),
     "Adoption column … varies within …": (lambda: _set("start", 2016), {}),
     "Treated column … must be 0 or 1": (
         lambda: _set("live", 2),
@@ -356,3 +369,25 @@ def test_models_page_has_every_shipped_card():
     text = (DOCS / "models.md").read_text()
     for name in available_specs():
         assert f'--8<-- "models/{name}.md"' in text and f"`{name}`" in text
+
+
+def test_cli_page_specs_sample_lists_every_shipped_spec():
+    from staggered.models import available_specs
+
+    text = (DOCS / "cli.md").read_text()
+    sample = text[
+        text.index("$ staggered specs") : text.index("```", text.index("$ staggered specs"))
+    ]
+    listed = {line.split()[0] for line in sample.splitlines()[1:] if line.strip()}
+    assert listed == set(available_specs())
+
+
+def test_index_lists_every_model_card_and_every_sampler_check():
+    from staggered.models import available_specs
+
+    index = (DOCS / "index.md").read_text()
+    for name in available_specs():
+        assert f"`models/{name}.md`" in index, name
+    assert "maximum tree depth" in index and "divergent transitions" in index
+    for field in ("converged", "mean_tree_depth", "share_at_max_depth", "tree_depth_limit"):
+        assert field in index, field
