@@ -201,3 +201,12 @@ def test_freq_names_and_periods_per_year():
         assert freq_name(alias) == name
     with pytest.raises(ValueError, match="Unknown frequency 'fortnight'.*fy, fq"):
         freq_name("fortnight")
+
+
+def test_mixed_formats_name_the_minority_positions_and_values():
+    with pytest.raises(
+        PanelError,
+        match=r"mixes period formats: most values are financial years, but there are years in "
+        r"1 value \(positions 1; values '2013'\)",
+    ):
+        parse_periods(["2012/13", "2013", "2014/15"])

@@ -197,6 +197,8 @@ def parse_periods(values: Any, freq: str | None = None) -> tuple[pd.PeriodIndex,
             )
         parsed = resolve_ambiguous(parsed, reading == "financial")
     kinds = kinds_of(parsed)
+    if freq is None and len(kinds) > 1:
+        _refuse_mixed(parsed, where)
     if freq is None:
         check_one_kind(kinds, "The values")
         check_monthly_or_coarser(parsed, "The values")
@@ -206,6 +208,19 @@ def parse_periods(values: Any, freq: str | None = None) -> tuple[pd.PeriodIndex,
             raise PanelError(f"{where(parsed.kind == k)} cannot be read at freq {freq}: {why}.")
     ords = to_ordinals(parsed, freq)
     return pd.PeriodIndex.from_ordinals(ords, freq=_PANDAS_FREQ[freq]), freq
+
+
+def _refuse_mixed(parsed: Parsed, where: Any) -> None:
+    """Refuse values of several kinds, naming those of the less common kinds (``where``)."""
+    counts = {k: int(np.count_nonzero(parsed.kind == k)) for k in sorted(kinds_of(parsed))}
+    main = max(counts, key=lambda k: counts[k])
+    others = "; ".join(
+        f"{KIND_NAMES[k].split(' (')[0]} in {where(parsed.kind == k)}" for k in counts if k != main
+    )
+    raise PanelError(
+        f"The list mixes period formats: most values are {KIND_NAMES[main].split(' (')[0]}, "
+        f"but there are {others}. Use one format for all values."
+    )
 
 
 def check_one_kind(kinds: set[int], where: str) -> None:
