@@ -837,3 +837,14 @@ def test_int_years_with_freq_fy_are_financial_year_starts():
     assert "adoption years read as the financial year starting in April" in s
     # without freq they stay calendar years
     assert encode(df).freq == "year"
+
+
+def test_uk_dates_are_refused_with_a_hint():
+    df = _fy_panel()
+    df.loc[df["area"] == "a", "start"] = "01/04/2013"
+    with pytest.raises(
+        PanelError,
+        match=r"not periods in 4 rows \(index 0, 1, 2, 3; all '01/04/2013'\).*yyyy-mm-dd "
+        r"\('2016-04-01'\): dd/mm/yyyy dates",
+    ):
+        encode(df)

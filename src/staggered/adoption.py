@@ -21,7 +21,6 @@ from staggered.period_kinds import (
     AMBIGUOUS,
     DATE,
     FINANCIAL_KINDS,
-    FY_HINT,
     INVALID,
     KIND_FREQ,
     KIND_MONTHS,
@@ -32,9 +31,9 @@ from staggered.period_kinds import (
     Parsed,
     kinds_of,
     label_reading,
-    looks_financial,
     parse_native,
     resolve_ambiguous,
+    unreadable_hint,
     years_as_financial,
 )
 from staggered.periods import (
@@ -86,7 +85,7 @@ def check_adoption_readable(parsed: Parsed, raw: pd.Series, column: Hashable, ro
     """Every adoption value is a period, or empty / 0 / "never"."""
     bad = parsed.kind == INVALID
     if bad.any():
-        hint = FY_HINT if any(looks_financial(v) for v in raw[bad]) else ""
+        hint = unreadable_hint(raw[bad])
         raise PanelError(
             f"Adoption column {column!r} has values that are not periods in {rows(bad, raw)}. "
             f"Give the unit's first treated period as one of {ACCEPTED}; leave it empty (or 0) "

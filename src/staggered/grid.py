@@ -18,7 +18,6 @@ from staggered.period_kinds import (
     ACCEPTED,
     AMBIGUOUS,
     FINANCIAL_KINDS,
-    FY_HINT,
     INVALID,
     KIND_FREQ,
     KIND_NAMES,
@@ -28,9 +27,9 @@ from staggered.period_kinds import (
     fy_shaped_months,
     kinds_of,
     label_reading,
-    looks_financial,
     parse_native,
     resolve_ambiguous,
+    unreadable_hint,
     years_as_financial,
 )
 from staggered.periods import (
@@ -75,7 +74,7 @@ def check_time_readable(parsed: Parsed, raw: pd.Series, column: Hashable, rows: 
         )
     bad = parsed.kind == INVALID
     if bad.any():
-        hint = FY_HINT if any(looks_financial(v) for v in raw[bad]) else ""
+        hint = unreadable_hint(raw[bad])
         raise PanelError(
             f"Time column {column!r} has values that are not periods in {rows(bad, raw)}. "
             f"Use {ACCEPTED}.{hint}"

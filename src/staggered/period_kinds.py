@@ -42,6 +42,22 @@ ACCEPTED = (
 """The accepted period forms, as error messages list them."""
 FY_HINT = " Financial years need consecutive years: '2019/20', not '2019/21'."
 """Added to a message about unreadable values when some look like financial years."""
+UK_DATE_HINT = (
+    " Write dates as yyyy-mm-dd ('2016-04-01'): dd/mm/yyyy dates such as '01/04/2016' are "
+    "refused, since day and month could be read either way."
+)
+"""Added to a message about unreadable values when some look like dd/mm/yyyy dates."""
+_SLASH_DATE_RE = re.compile(r"^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$")
+
+
+def unreadable_hint(values: Any) -> str:
+    """Hints for a message about unreadable period values (financial years, UK dates)."""
+    values = [v.strip() for v in values if isinstance(v, str)]
+    hint = FY_HINT if any(looks_financial(v) for v in values) else ""
+    if any(_SLASH_DATE_RE.match(v) for v in values):
+        hint += UK_DATE_HINT
+    return hint
+
 
 _YEAR_RE = re.compile(r"^(\d{1,4})(?:\.0*)?$")
 _QUARTER_RE = re.compile(r"^(\d{4})\s*-?\s*[Qq]([1-4])$")

@@ -18,7 +18,6 @@ from staggered.period_kinds import (
     ACCEPTED,
     AMBIGUOUS,
     DATE,
-    FY_HINT,
     FYEAR,
     INVALID,
     KIND_FREQ,
@@ -30,9 +29,9 @@ from staggered.period_kinds import (
     Parsed,
     kinds_of,
     label_reading,
-    looks_financial,
     parse_native,
     resolve_ambiguous,
+    unreadable_hint,
 )
 
 __all__ = ["FREQS", "PERIODS_PER_YEAR", "parse_periods"]
@@ -183,7 +182,7 @@ def parse_periods(values: Any, freq: str | None = None) -> tuple[pd.PeriodIndex,
 
     bad = parsed.kind == INVALID
     if bad.any():
-        hint = FY_HINT if any(looks_financial(v) for v in s[bad]) else ""
+        hint = unreadable_hint(s[bad])
         raise PanelError(f"{where(bad)} could not be read as periods. Use {ACCEPTED}.{hint}")
     amb = parsed.kind == AMBIGUOUS
     if amb.any():
