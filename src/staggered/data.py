@@ -127,8 +127,11 @@ def encode_panel(
     freq : {"year", "quarter", "month", "fy", "fq"}, optional
         The panel frequency; inferred from the time column if omitted. ``"fy"`` is financial
         years (April to March), ``"fq"`` financial quarters (Q1 = April to June). Time values
-        finer than ``freq`` map to the period containing them; coarser ones, calendar years or
-        quarters on a financial panel, and financial years on a calendar-year panel are refused.
+        finer than ``freq`` map to the period containing them; coarser ones, calendar quarters
+        on a financial panel (years on a financial-quarter one), and financial years on a
+        calendar-year panel are refused. With ``"fy"``, int years are read as the financial
+        years starting in April of that year (``2015`` is 2015/16), in the time column and in
+        the adoption column, and :meth:`Panel.summary` says so in a note.
     covariates : list of str, optional
         Numeric columns the counterfactual adjusts for (time-varying or constant within a
         unit), e.g. ``["age75_share", "imd_score"]``; never missing, finite, and not constant
