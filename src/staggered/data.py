@@ -130,8 +130,8 @@ def encode_panel(
         finer than ``freq`` map to the period containing them; coarser ones, calendar quarters
         on a financial panel (years on a financial-quarter one), and financial years on a
         calendar-year panel are refused. With ``"fy"``, int years are read as the financial
-        years starting in April of that year (``2015`` is 2015/16), in the time column and in
-        the adoption column, and :meth:`Panel.summary` says so in a note.
+        years starting in April of that year (``2015`` is 2015/16) in a time column of int
+        years, and then in the adoption column too; :meth:`Panel.summary` says so in a note.
     covariates : list of str, optional
         Numeric columns the counterfactual adjusts for (time-varying or constant within a
         unit), e.g. ``["age75_share", "imd_score"]``; never missing, finite, and not constant
