@@ -37,11 +37,26 @@ def main() -> None:
     if args.demo:
         sim = demo_panel()
     else:
-        sim = stg.simulate("delayed", n_units=args.units, n_groups=args.groups, freq=args.freq,
-                           n_periods=args.periods, unit_trend_sd=0.003, random_seed=args.seed)
+        sim = stg.simulate(
+            "delayed",
+            n_units=args.units,
+            n_groups=args.groups,
+            freq=args.freq,
+            n_periods=args.periods,
+            unit_trend_sd=0.003,
+            random_seed=args.seed,
+        )
     start = time.perf_counter()
-    fit = stg.fit(sim.panel, **sim.columns, model=args.model, draws=args.draws, tune=args.tune,
-                  chains=args.chains, random_seed=args.seed, progressbar=False)
+    fit = stg.fit(
+        sim.panel,
+        **sim.columns,
+        model=args.model,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        random_seed=args.seed,
+        progressbar=False,
+    )
     total = time.perf_counter() - start
     t0 = time.perf_counter()
     effects = fit.effects()

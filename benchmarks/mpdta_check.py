@@ -34,24 +34,46 @@ def main() -> None:
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stg.SamplingWarning)
-        fit = stg.fit(df, unit="countyreal", time="year", outcome="lemp", adoption="first.treat",
-                      model=args.model, comparison=args.comparison, placebo=args.placebo,
-                      draws=args.draws,
-                      tune=args.tune, chains=args.chains, random_seed=1, progressbar=False)
+        fit = stg.fit(
+            df,
+            unit="countyreal",
+            time="year",
+            outcome="lemp",
+            adoption="first.treat",
+            model=args.model,
+            comparison=args.comparison,
+            placebo=args.placebo,
+            draws=args.draws,
+            tune=args.tune,
+            chains=args.chains,
+            random_seed=1,
+            progressbar=False,
+        )
     seconds = time.perf_counter() - start
     eff = fit.effects(scopes=("pooled",))
     pooled = eff[eff.measure == "absolute"].set_index("event_time")
     rows = []
     for e, row in pooled.iterrows():
         did = DID.get(int(e), (float("nan"), float("nan")))
-        rows.append({"event_time": e, "staggered_mean": row["mean"], "staggered_sd": row["sd"],
-                     "lower": row["lower"], "upper": row["upper"], "did_att": did[0],
-                     "did_se": did[1], "diff_in_se": (row["mean"] - did[0]) / did[1],
-                     "sd_ratio": row["sd"] / did[1]})
+        rows.append(
+            {
+                "event_time": e,
+                "staggered_mean": row["mean"],
+                "staggered_sd": row["sd"],
+                "lower": row["lower"],
+                "upper": row["upper"],
+                "did_att": did[0],
+                "did_se": did[1],
+                "diff_in_se": (row["mean"] - did[0]) / did[1],
+                "sd_ratio": row["sd"] / did[1],
+            }
+        )
     print(pd.DataFrame(rows).round(4).to_string(index=False))
     d = fit.diagnostics
-    print(f"placebo={args.placebo}: {seconds:.0f} s, max R-hat {d['max_rhat']:.3f}, "
-          f"min ESS {d['min_ess_bulk']:.0f}, divergences {d['divergences']}")
+    print(
+        f"placebo={args.placebo}: {seconds:.0f} s, max R-hat {d['max_rhat']:.3f}, "
+        f"min ESS {d['min_ess_bulk']:.0f}, divergences {d['divergences']}"
+    )
 
 
 if __name__ == "__main__":

@@ -57,13 +57,27 @@ def main() -> None:
         if rows and rows[-1].get("status") != "ok":
             rows.append({"units": units, "status": "skipped (a smaller size did not finish)"})
             continue
-        cmd = [sys.executable, "-c", CHILD, str(units), str(args.months), str(args.draws),
-               str(args.tune), str(args.chains)]
+        cmd = [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(units),
+            str(args.months),
+            str(args.draws),
+            str(args.tune),
+            str(args.chains),
+        ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         start = time.perf_counter()
         try:
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                                 timeout=args.max_seconds, env=os.environ.copy())
+            out = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=args.max_seconds,
+                env=os.environ.copy(),
+            )
         except subprocess.TimeoutExpired:
             rows.append({"units": units, "status": f"timed out after {args.max_seconds:.0f} s"})
             continue
@@ -73,20 +87,36 @@ def main() -> None:
         wall = time.perf_counter() - start
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         record = json.loads(out.stdout.strip().splitlines()[-1])
-        record.update(units=units, status="ok", wall_seconds=round(wall, 1),
-                      peak_rss_mib=round(max(peak_kib, before) / 1024, 1),
-                      ess_per_s=round(record["min_ess_bulk"] / record["sampling_seconds"], 3))
+        record.update(
+            units=units,
+            status="ok",
+            wall_seconds=round(wall, 1),
+            peak_rss_mib=round(max(peak_kib, before) / 1024, 1),
+            ess_per_s=round(record["min_ess_bulk"] / record["sampling_seconds"], 3),
+        )
         rows.append(record)
         print(json.dumps(record), flush=True)
     print(f"\n{'units':>6s} {'cells':>8s} {'wall s':>8s} {'ESS/s':>8s} {'peak MiB':>9s} status")
     for r in rows:
-        print(f"{r['units']:6d} {r.get('cells', 0):8d} {r.get('wall_seconds', float('nan')):8.1f} "
-              f"{r.get('ess_per_s', float('nan')):8.3f} {r.get('peak_rss_mib', float('nan')):9.1f} "
-              f"{r['status']}")
+        print(
+            f"{r['units']:6d} {r.get('cells', 0):8d} {r.get('wall_seconds', float('nan')):8.1f} "
+            f"{r.get('ess_per_s', float('nan')):8.3f} {r.get('peak_rss_mib', float('nan')):9.1f} "
+            f"{r['status']}"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"months": args.months, "draws": args.draws,
-                                    "tune": args.tune, "chains": args.chains, "rows": rows},
-                                   indent=2) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                "months": args.months,
+                "draws": args.draws,
+                "tune": args.tune,
+                "chains": args.chains,
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -26,15 +26,29 @@ from staggered.simulate import SCENARIOS
 
 
 def recovery_row(scenario: str, args) -> dict:
-    sim = stg.simulate(scenario, n_units=args.units, n_groups=args.groups,
-                       unit_trend_sd=args.trend_sd, random_seed=args.seed,
-                       start_year=args.start_year, n_periods=args.periods)
+    sim = stg.simulate(
+        scenario,
+        n_units=args.units,
+        n_groups=args.groups,
+        unit_trend_sd=args.trend_sd,
+        random_seed=args.seed,
+        start_year=args.start_year,
+        n_periods=args.periods,
+    )
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stg.SamplingWarning)
-        fit = stg.fit(sim.panel, **sim.columns, model=args.model, draws=args.draws,
-                      tune=args.tune, chains=args.chains, random_seed=args.seed,
-                      placebo=args.placebo, progressbar=False)
+        fit = stg.fit(
+            sim.panel,
+            **sim.columns,
+            model=args.model,
+            draws=args.draws,
+            tune=args.tune,
+            chains=args.chains,
+            random_seed=args.seed,
+            placebo=args.placebo,
+            progressbar=False,
+        )
     seconds = time.perf_counter() - start
     eff = fit.effects(scopes=("pooled", "unit"))
     rel = eff[eff.measure == "relative"]
@@ -50,8 +64,9 @@ def recovery_row(scenario: str, args) -> dict:
         "pooled_coverage_90": float(cover(pooled)),
         "unit_coverage_90": float(cover(units)),
         "max_prob_negative": float(pooled["prob_negative"].max()),
-        "max_prob_either": float(np.maximum(pooled.prob_negative, 1 - pooled.prob_negative)
-                                 [pooled.event_time >= 0].max()),
+        "max_prob_either": float(
+            np.maximum(pooled.prob_negative, 1 - pooled.prob_negative)[pooled.event_time >= 0].max()
+        ),
         "max_rhat": fit.diagnostics["max_rhat"],
         "divergences": fit.diagnostics["divergences"],
         "seconds": round(seconds, 1),

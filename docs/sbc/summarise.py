@@ -23,6 +23,8 @@ for folder in sorted(p for p in here.iterdir() if (p / "summary.csv").exists()):
     print("| quantity | verdict | ECDF inside 99% band | chi-square p | max ECDF diff |")
     print("|---|---|---|---|---|")
     for r in s.itertuples():
-        print(f"| `{r.quantity}` | {r.verdict} | {r.in_band} | {r.chi2_p:.3f} | "
-              f"{r.max_ecdf_diff:.3f} |")
+        print(
+            f"| `{r.quantity}` | {r.verdict} | {r.in_band} | {r.chi2_p:.3f} | "
+            f"{r.max_ecdf_diff:.3f} |"
+        )
     print(f"\n![{folder.name} SBC ECDF](sbc/{folder.name}/ecdf.png)\n")
