@@ -17,11 +17,12 @@ from staggered.models import spec_from_dict
 
 _PANEL_CELL = ("unit_idx", "period_idx", "y", "exposure")
 FORMAT = 3  # 2: estimation and pre-trend check fitted apart; 3: cell quantities recomputed
+OLDEST_READABLE = 2  # format 1 fits carried placebo cells in the estimation fit
 # cell-level deterministics, recomputed from the free parameters on load (the effects need
 # eta0 and tau; they were 90% of the file)
 _RECOMPUTED = ("eta0", "tau")
 # deterministics nothing reads from a loaded fit
-_NOT_SAVED = ("unit_effect", "delta_group", "gamma", "beta", *_RECOMPUTED)
+_NOT_SAVED = ("unit_effect", "delta_group", "gamma", "beta")
 
 
 def _compact(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
@@ -30,12 +31,17 @@ def _compact(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
     ``eta0`` and ``tau`` are left out when the free parameters they are computed from are all
     there (a real fit); :func:`_restore` recomputes them on load.
     """
-    drop = [v for v in _NOT_SAVED if v in posterior and v not in _RECOMPUTED]
-    free = [rv.name for rv in _model(design, spec, config).free_RVs]
-    if all(name in posterior for name in free):
-        drop += [v for v in _RECOMPUTED if v in posterior]
-    keep = posterior.drop_vars(drop)
+    drop = list(_NOT_SAVED)
+    if _free_names(posterior, _model(design, spec, config)):
+        drop += _RECOMPUTED
+    keep = posterior.drop_vars([v for v in drop if v in posterior])
     return keep.map(lambda v: v.astype(np.float32) if v.dtype == np.float64 else v)
+
+
+def _free_names(posterior: xr.Dataset, model) -> list[str]:
+    """The model's free parameters, if the posterior has them all (a real fit), else []."""
+    free = [rv.name for rv in model.free_RVs]
+    return free if all(name in posterior for name in free) else []
 
 
 def _model(design, spec, config: dict):
@@ -55,8 +61,8 @@ def _restore(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
     if not missing:  # format 2 stored them
         return posterior
     model = _model(design, spec, config)
-    free = [rv.name for rv in model.free_RVs]
-    if not all(name in posterior for name in free):  # nothing to recompute them from
+    free = _free_names(posterior, model)
+    if not free:  # nothing to recompute them from
         return posterior
     values = posterior[free].map(lambda v: v.astype(np.float64))
     cells = pm.compute_deterministics(values, var_names=missing, model=model, progressbar=False)
@@ -193,7 +199,7 @@ def load(path: str | Path) -> Fit:
         ),
         notes=tuple(meta.get("notes", ())),
     )
-    if int(attrs.get("staggered_format", 1)) < 2:
+    if int(attrs.get("staggered_format", 1)) < OLDEST_READABLE:
         raise ValueError(
             f"{path} was saved by an older staggered, whose estimation fit carried placebo "
             "cells; refit it with this version (the pre-trend check is now fitted apart)"
