@@ -33,9 +33,9 @@ def _add_sampler_args(p: argparse.ArgumentParser, *, draws: int = 1000, chains: 
     p.add_argument("--target-accept", type=float, default=0.9, help="NUTS target (0.9)")
     p.add_argument(
         "--sampler",
-        default="numpyro",
-        choices=["numpyro", "blackjax", "nutpie", "pymc"],
-        help="NUTS implementation (numpyro)",
+        default="nutpie",
+        choices=["nutpie", "numpyro", "blackjax", "pymc"],
+        help="NUTS implementation (nutpie: low-rank mass matrix; numpyro on a GPU)",
     )
     p.add_argument("--seed", type=int, default=1, help="random seed (1)")
     p.add_argument("--level", type=float, default=0.9, help="interval mass (0.9)")
