@@ -1,5 +1,7 @@
 """Effect modifiers: validation, the model term, tables, the CLI, save/load, recovery (slow)."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,3 +103,117 @@ def test_modifier_names_roles_and_constant_refused():
     # a column may be both a covariate and a modifier
     p = encode(df, ["imd"], covariates=["imd"])
     assert p.covariate_names == p.modifier_names == ("imd",)
+
+
+# ------------------------------------------------------------------ the model
+
+
+def test_builder_adds_a_coefficient_curve_per_modifier_to_the_effect():
+    from staggered.design import build_design
+    from staggered.models import build_model, load_spec
+    from staggered.modifiers import standardised_modifiers
+
+    design = build_design(encode(make_panel(), ["imd", "rural"]), placebo=0)
+    model = build_model(design, load_spec("negbin-rw"))
+    dims = model.named_vars_to_dims
+    assert dims["modifier_coef"] == ("modifier", "effect_time")
+    assert dims["modifier_coef_z"] == ("modifier", "effect_time")
+    assert dims["sigma_modifier"] == ("modifier",)
+    assert dims["site_deviation"] == ("treated_unit", "effect_time")
+    assert list(model.coords["modifier"]) == ["imd", "rural"]
+    assert list(model.coords["effect_time"]) == design.event_times.tolist()
+
+    x, mean, sd = standardised_modifiers(design)
+    np.testing.assert_allclose(x.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(x.std(axis=0), 1)
+    names = ["unit_effect", "theta", "site_deviation", "modifier_coef", "eta0"]
+    outputs = model.replace_rvs_by_values([model[n] for n in names])
+    evaluate = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore")
+    point = model.initial_point(random_seed=1)
+    rng = np.random.default_rng(0)
+    point = {k: v + rng.normal(0, 0.5, np.shape(v)) for k, v in point.items()}
+    unit_effect, theta, deviation, coef, eta0 = evaluate(point)
+    # unit effect = theta + x . b + unexplained deviation; the counterfactual does not move
+    np.testing.assert_allclose(unit_effect, theta + x @ coef + deviation, atol=1e-10)
+    moved = dict(point, modifier_coef_z=point["modifier_coef_z"] + 1.0)
+    assert np.allclose(evaluate(moved)[4], eta0)
+    assert not np.allclose(evaluate(moved)[0], unit_effect)
+
+
+def test_builder_without_modifiers_and_cohort_model():
+    from staggered.design import build_design
+    from staggered.models import build_model, load_spec
+
+    model = build_model(build_design(encode(make_panel(), None)), load_spec("negbin-rw"))
+    assert "modifier_coef" not in model.named_vars and "modifier" not in model.coords
+    design = build_design(encode(make_panel(), ["imd"]))
+    with pytest.raises(ValueError, match="curve='cohort'"):
+        build_model(design, load_spec("normal-cohort"))
+
+
+def test_cli_modifier_is_repeatable():
+    from staggered.cli import _parser
+
+    args = _parser().parse_args(
+        ["fit", "p.csv", "--unit", "a", "--time", "t", "--outcome", "y", "--out", "o"]
+        + ["--modifier", "baseline_rate", "--modifier", "imd_score"]
+    )
+    assert args.modifiers == ["baseline_rate", "imd_score"]
+
+
+# ------------------------------------------------------------------ a tiny fit from the CLI
+
+
+@pytest.fixture(scope="module")
+def cli_fit(tmp_path_factory):
+    """``staggered fit --modifier imd --modifier rural`` on the small panel (short chains)."""
+    from staggered.cli import main
+
+    out = tmp_path_factory.mktemp("modifiers")
+    make_panel().to_csv(out / "panel.csv", index=False)
+    argv = ["fit", str(out / "panel.csv"), "--unit", "area", "--time", "year"]
+    argv += ["--outcome", "admissions", "--exposure", "population", "--adoption", "start"]
+    argv += ["--modifier", "imd", "--modifier", "rural", "--placebo", "0", "--no-progress"]
+    argv += ["--draws", "30", "--tune", "30", "--chains", "2", "--out", str(out / "results")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(argv) == 0
+    return out / "results"
+
+
+def test_cli_writes_modifiers_csv_and_figure(cli_fit):
+    from staggered.modifier_effects import COLUMNS
+
+    table = pd.read_csv(cli_fit / "modifiers.csv")
+    assert list(table.columns) == COLUMNS
+    assert set(table["modifier"]) == {"imd", "rural", "(all)"}
+    measures = {"relative_per_sd", "relative_per_unit", "log_per_sd"}
+    assert set(table.loc[table.modifier == "imd", "measure"]) == measures
+    assert set(table.loc[table.modifier == "(all)", "measure"]) == {"variance_share"}
+    assert table["event_time"].tolist()[:5] == [0, 1, 2, 3, 4]
+    share = table[table.measure == "variance_share"]
+    assert share[["lower", "mean", "upper"]].stack().between(0, 1).all()
+    assert (table["lower"] <= table["upper"]).all()
+    assert (cli_fit / "modifiers.png").stat().st_size > 10_000
+    assert "Effect modifiers: 2 ('imd', 'rural'" in (cli_fit / "summary.txt").read_text()
+
+
+def test_saved_fit_reloads_with_its_modifiers(cli_fit):
+    import staggered as stg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stg.SamplingWarning)
+        loaded = stg.load(cli_fit / "posterior.nc")
+    p = loaded.panel
+    assert p.modifier_names == ("imd", "rural")
+    expected = make_panel().groupby("area")[["imd", "rural"]].first()
+    np.testing.assert_allclose(p.modifiers, expected.loc[list(p.unit_labels)].to_numpy())
+    assert loaded.config["modifiers"] == ["imd", "rural"]
+    table = loaded.modifiers()
+    written = pd.read_csv(cli_fit / "modifiers.csv")
+    np.testing.assert_allclose(table["mean"], written["mean"], atol=2e-6)
+    # the loaded model rebuilds with the same modifier term
+    from staggered.models import build_model
+
+    rebuilt = build_model(loaded.design, loaded.spec)
+    assert list(rebuilt.coords["modifier"]) == ["imd", "rural"]
