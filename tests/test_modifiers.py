@@ -20,7 +20,8 @@ COLUMNS = {
 def make_panel(n_units=12, n_periods=8, seed=0):
     """Yearly panel 2010-: a third of the units adopt 2013, a third 2015, a third never.
 
-    Modifiers, one value per unit: ``imd`` (a score) and ``rural`` (0/1).
+    Modifiers, one value per unit: ``imd`` (a score) and ``rural`` (0/1); ``prog`` is the
+    programme of treated units (P1 for even, P2 for odd units; blank for never-treated ones).
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -37,6 +38,7 @@ def make_panel(n_units=12, n_periods=8, seed=0):
                     "start": start,
                     "imd": imd,
                     "rural": rural,
+                    "prog": None if np.isnan(start) else f"P{1 + i % 2}",
                 }
             )
     return pd.DataFrame(rows)
@@ -113,8 +115,10 @@ def test_builder_adds_a_coefficient_curve_per_modifier_to_the_effect():
     from staggered.models import build_model, load_spec
     from staggered.modifiers import standardised_modifiers
 
-    design = build_design(encode(make_panel(), ["imd", "rural"]), placebo=0)
+    # with programmes: the site deviation is the programme's plus the unit's
+    design = build_design(encode(make_panel(), ["imd", "rural"], group="prog"), placebo=0)
     model = build_model(design, load_spec("negbin-rw"))
+    assert "delta_group" in model.named_vars
     dims = model.named_vars_to_dims
     assert dims["modifier_coef"] == ("modifier", "effect_time")
     assert dims["modifier_coef_z"] == ("modifier", "effect_time")
@@ -135,6 +139,10 @@ def test_builder_adds_a_coefficient_curve_per_modifier_to_the_effect():
     unit_effect, theta, deviation, coef, eta0 = evaluate(point)
     # unit effect = theta + x . b + unexplained deviation; the counterfactual does not move
     np.testing.assert_allclose(unit_effect, theta + x @ coef + deviation, atol=1e-10)
+    # the programme deviations are part of the unexplained site deviation
+    shifted = evaluate(dict(point, delta_group_z=point["delta_group_z"] + 1.0))
+    assert not np.allclose(shifted[2], deviation)
+    np.testing.assert_allclose(shifted[0] - shifted[2], unit_effect - deviation, atol=1e-10)
     moved = dict(point, modifier_coef_z=point["modifier_coef_z"] + 1.0)
     assert np.allclose(evaluate(moved)[4], eta0)
     assert not np.allclose(evaluate(moved)[0], unit_effect)
@@ -149,6 +157,45 @@ def test_builder_without_modifiers_and_cohort_model():
     design = build_design(encode(make_panel(), ["imd"]))
     with pytest.raises(ValueError, match="curve='cohort'"):
         build_model(design, load_spec("normal-cohort"))
+
+
+def test_table_measures_from_known_draws():
+    import xarray as xr
+
+    from staggered.design import build_design
+    from staggered.models import load_spec
+    from staggered.modifier_effects import modifiers_table, observed_units
+    from staggered.modifiers import standardised_modifiers
+
+    design = build_design(encode(make_panel(), ["imd", "rural"]), placebo=0)
+    x, mean, sd = standardised_modifiers(design)
+    n_e, n_i = design.event_times.size, design.treated_units.size
+    rng = np.random.default_rng(0)
+    theta = rng.normal(-0.05, 0.01, (1, 3, n_e))
+    coef = rng.normal(0, 0.02, (1, 3, 2, n_e))
+    deviation = rng.normal(0, 0.01, (1, 3, n_i, n_e))
+    posterior = xr.Dataset(
+        {
+            "theta": (("chain", "draw", "event_time"), theta),
+            "modifier_coef": (("chain", "draw", "modifier", "effect_time"), coef),
+            "site_deviation": (("chain", "draw", "treated_unit", "effect_time"), deviation),
+        }
+    )
+    table = modifiers_table(posterior, design, load_spec("negbin-rw"), level=0.5)
+    rows = table[(table.modifier == "rural") & (table.measure == "relative_per_unit")]
+    b = coef[0, :, 1, :]
+    expected = np.exp(theta[0] + b / sd[1]) - np.exp(theta[0])
+    np.testing.assert_allclose(rows["mean"], expected.mean(axis=0))
+    rows = table[(table.modifier == "imd") & (table.measure == "log_per_sd")]
+    np.testing.assert_allclose(rows["mean"], coef[0, :, 0, :].mean(axis=0))
+    assert (rows["modifier_sd"] == sd[0]).all() and (rows["modifier_mean"] == mean[0]).all()
+    share = table[table.measure == "variance_share"]
+    seen = observed_units(design)
+    e = n_e - 1  # the last event time: only the early cohort
+    explained = x[seen[:, e]] @ coef[0, :, :, e].T  # (units, draws)
+    v_x, v_r = explained.var(axis=0), deviation[0, :, seen[:, e], e].var(axis=0)
+    assert share["n_units"].iloc[-1] == seen[:, e].sum() < n_i
+    np.testing.assert_allclose(share["mean"].iloc[-1], (v_x / (v_x + v_r)).mean())
 
 
 def test_cli_modifier_is_repeatable():

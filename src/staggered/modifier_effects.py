@@ -34,6 +34,8 @@ __all__ = [
     "modifiers_for_csv",
     "modifiers_table",
     "new_site_term",
+    "observed_units",
+    "variance_share_draws",
 ]
 
 ALL = "(all)"  # the modifier label of the variance-share rows
