@@ -187,6 +187,15 @@ def _mixed_adoption():
     return df
 
 
+def _with_modifier(value=None, rows=(5,)):
+    """The base panel with a modifier ``mod``, one value per area (row 5 is area A0's)."""
+    df = _base().assign(mod=lambda d: d["area"].str[1:].astype(float))
+    return df if value is None else _set("mod", value, rows=rows, df=df)
+
+
+MODIFIER = {"modifiers": ["mod"]}
+
+
 def _csv(content: bytes):
     return ("csv", content)
 
@@ -248,6 +257,19 @@ TRIGGERS = {
     ),
     "Covariate … named more than once": (_base, {"covariates": ["cov", "cov"]}),
     "Covariate … already has a role": (_base, {"covariates": ["pop"], "exposure": "pop"}),
+    "Modifier column … has non-numeric values": (lambda: _with_modifier("high"), MODIFIER),
+    "Modifier column … has infinite values": (lambda: _with_modifier(np.inf), MODIFIER),
+    "Modifier column … is missing in …, rows of units treated within the panel": (
+        lambda: _with_modifier(np.nan),
+        MODIFIER,
+    ),
+    "Modifier column … varies within …": (lambda: _with_modifier(9.0), MODIFIER),
+    "Modifier column … takes one value … in every unit treated": (
+        lambda: _base().assign(mod=1.0),
+        MODIFIER,
+    ),
+    "Modifier … named more than once": (_with_modifier, {"modifiers": ["mod", "mod"]}),
+    "Modifier … already has a role": (_base, {"modifiers": ["pop"], "exposure": "pop"}),
     "Adoption column … has values that are not periods": (
         lambda: _set("start", "soon", rows=range(10)),
         {},

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 def write_outputs(fit, out: Path) -> pd.DataFrame:
     """Write effects.csv, posterior.nc, diagnostics.json, summary.txt, figures, report.html.
 
+    With effect modifiers also ``modifiers.csv`` (:meth:`Fit.modifiers`) and ``modifiers.png``.
+
     An unconverged fit's ``summary.txt`` opens with the WARNING line, its ``diagnostics.json``
     has ``"converged": false`` and the problems, and its figures and report say so too.
     """
@@ -33,6 +35,10 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
 
     # rounded for people (effects_for_csv); full precision: posterior.nc, Fit.effects()
     effects_for_csv(effects).to_csv(out / "effects.csv", index=False)
+    if fit.panel.n_modifiers:
+        from staggered.modifier_effects import modifiers_for_csv
+
+        modifiers_for_csv(fit.modifiers()).to_csv(out / "modifiers.csv", index=False)
     fit.save(out / "posterior.nc")
     # strict JSON: NaN (e.g. R-hat of a single chain) becomes null
     diagnostics = {
@@ -105,13 +111,35 @@ def _print_headline(
         if warning:
             print("Not interpretable (the sampler did not converge):")
         print(fit.pretrends(rope=rope))
+    if fit.panel.n_modifiers:
+        print(_modifiers_headline(fit))
+    written = "effects.csv, modifiers.csv" if fit.panel.n_modifiers else "effects.csv"
     print(
-        f"\nWrote {out}/effects.csv, posterior.nc, diagnostics.json, summary.txt, "
+        f"\nWrote {out}/{written}, posterior.nc, diagnostics.json, summary.txt, "
         "figures and report.html"
     )
     if extra:
         print(extra)
     _print_warning(warning)
+
+
+def _modifiers_headline(fit) -> str:
+    """The modifiers at the default event time of the site figures (half the sites reach it)."""
+    from staggered.modifier_effects import default_event_time
+
+    table = fit.modifiers()
+    e = default_event_time(fit.design)
+    at = table[table["event_time"] == e]
+    measure = "relative_per_sd" if fit.spec.is_count else "absolute_per_sd"
+    rows = at[at["measure"].isin([measure, "variance_share"])]
+    return (
+        f"\nEffect modifiers at event time {e} ({int(rows['n_units'].iloc[0])} treated units "
+        f"observed; per_sd: change in the effect for a site one sd above the mean; "
+        f"variance_share: share of the between-site variance explained):\n"
+        + rows[["modifier", "measure", "mean", "lower", "upper", "modifier_sd"]]
+        .round(4)
+        .to_string(index=False)
+    )
 
 
 def _command_line() -> str:
@@ -153,6 +181,7 @@ def _run_fit(args) -> int:
         treated=args.treated,
         group=args.group,
         covariates=args.covariates,
+        modifiers=args.modifiers,
         drop_always_treated=args.drop_always_treated,
         freq=args.freq,
         **_fit_kwargs(args),

@@ -89,6 +89,14 @@ def _parser() -> argparse.ArgumentParser:
         help="numeric column the counterfactual adjusts for (repeatable)",
     )
     f.add_argument(
+        "--modifier",
+        action="append",
+        dest="modifiers",
+        metavar="NAME",
+        help="effect modifier: numeric column, one value per unit, that may explain how "
+        "sites' effects differ (repeatable; writes modifiers.csv and modifiers.png)",
+    )
+    f.add_argument(
         "--drop-always-treated", action="store_true", help="drop units treated from the start"
     )
     f.add_argument(

@@ -32,6 +32,7 @@ from staggered.covariates import (
 from staggered.errors import CSV_LINES, PanelError, Rows
 from staggered.errors import _fmt as _fmt  # re-exported: design.py uses it
 from staggered.grid import check_no_gaps, check_unique_cells, read_time
+from staggered.modifiers import check_modifier_names, read_modifier, unit_modifiers
 from staggered.panel import Panel
 from staggered.period_kinds import NEVER
 from staggered.periods import FREQS, PERIODS_PER_YEAR, freq_name, parse_periods
@@ -79,6 +80,7 @@ def encode_panel(
     drop_always_treated: bool = False,
     freq: str | None = None,
     covariates: Sequence[Hashable] | None = None,
+    modifiers: Sequence[Hashable] | None = None,
 ) -> Panel:
     """Validate a long panel (one row per unit x period) and encode it.
 
@@ -139,6 +141,13 @@ def encode_panel(
         :data:`staggered.covariates.SHIFT_THRESHOLD` sd (against not-yet- and never-treated
         units) is flagged as possibly affected by the programme: a
         :class:`~staggered.covariates.CovariateWarning` and a line in :meth:`Panel.summary`.
+    modifiers : list of str, optional
+        Numeric columns describing each unit (e.g. ``["baseline_rate", "imd_score"]``) that
+        may predict how its effect differs from the pooled one (effect modifiers, see
+        :mod:`staggered.modifiers`): one value per unit, the same in all its rows; given in
+        every row of units treated within the panel (never-treated units may leave it empty);
+        finite; not one value for all treated units. A column may be both a covariate and a
+        modifier.
 
     Returns
     -------
@@ -168,8 +177,10 @@ def encode_panel(
         "group": group,
     }
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or ())
-    check_columns_exist(df, columns, covariates)
+    modifiers = [modifiers] if isinstance(modifiers, str) else list(modifiers or ())
+    check_columns_exist(df, columns, covariates, modifiers)
     check_covariate_names(covariates, columns)
+    check_modifier_names(modifiers, columns)
     check_one_treatment_column(adoption, treated)
     check_has_rows(df)
     lines = CSV_LINES in df.attrs  # read by read_panel_csv: the index holds CSV line numbers
@@ -191,6 +202,8 @@ def encode_panel(
     }
     if covariates:
         cells["covariates"] = np.column_stack([read_covariate(df[c], c, rows) for c in covariates])
+    if modifiers:
+        cells["modifiers"] = np.column_stack([read_modifier(df[c], c, rows) for c in modifiers])
     group_labels = blank = None
     if group is not None:
         cells["group"], group_labels, blank = read_group(df[group], group, unit_code, unit_labels)
@@ -218,6 +231,15 @@ def encode_panel(
             cells["blank"], treated_rows, group, Rows(cells["row"], lines=lines)
         )
     adoption_idx = np.where(within, unit_ad - grid.start, -1).astype(np.int64)
+    if modifiers:
+        cells["modifiers"] = unit_modifiers(
+            cells["modifiers"],
+            cells["unit"],
+            unit_labels,
+            within,
+            modifiers,
+            Rows(cells["row"], lines=lines),
+        )
     shifts: tuple[float, ...] = ()
     if covariates:
         shifts = _covariate_shifts(cells, adoption_idx, len(grid.labels), covariates)
@@ -235,6 +257,7 @@ def encode_panel(
         notes=notes,
         covariate_names=tuple(covariates),
         covariate_shifts=shifts,
+        modifier_names=tuple(modifiers),
     )
 
 
@@ -378,6 +401,7 @@ def _assemble(
         "group_idx": group_idx,
         "group_labels": group_labels,
         "covariates": cells["covariates"][order] if "covariates" in cells else None,
+        "modifiers": cells.get("modifiers"),  # per unit (U, m), set once units are final
     }
     for arr in arrays.values():
         if arr is not None:

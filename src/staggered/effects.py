@@ -200,7 +200,8 @@ def predictive_tau(posterior: xr.Dataset, design: Design, rng: np.random.Generat
     """Draws of the log effect in a new site at the non-placebo event times.
 
     theta plus a new programme random walk and a new unit random walk, each starting at zero
-    before the first effect event time with the posterior step scales.
+    before the first effect event time with the posterior step scales; with effect modifiers,
+    plus ``x . b(e)`` for the modifiers of a treated unit drawn at random.
     """
     post = design.event_times >= design.first_effect_time
     theta = _draws(posterior, "theta")[:, post]
@@ -209,6 +210,10 @@ def predictive_tau(posterior: xr.Dataset, design: Design, rng: np.random.Generat
         if scale in posterior:
             sd = _draws(posterior, scale)[:, None]
             tau += sd * np.cumsum(rng.standard_normal(theta.shape), axis=1)
+    if "modifier_coef" in posterior:
+        from staggered.modifier_effects import new_site_term
+
+        tau += new_site_term(posterior, design, rng)
     return tau
 
 

@@ -137,6 +137,21 @@ class Fit:
             self._effects_cache[key] = table
         return self._effects_cache[key].copy()
 
+    def modifiers(self, *, level: float | None = None) -> pd.DataFrame:
+        """Effect modifiers by event time: coefficients and the variance share they explain.
+
+        Needs a fit made with ``modifiers=[...]``; see
+        :func:`staggered.modifier_effects.modifiers_table` for the columns and measures.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        from staggered.modifier_effects import modifiers_table
+
+        level = self.config.get("level", 0.9) if level is None else level
+        return modifiers_table(self.idata.posterior, self.design, self.spec, level=level)
+
     def pretrends(self, *, rope: float = 0.02, level: float | None = None):
         """Pre-trend check: the pooled placebo effects of the separate check fit.
 
@@ -359,6 +374,7 @@ def fit(
     treated: str | None = None,
     group: str | None = None,
     covariates: list[str] | None = None,
+    modifiers: list[str] | None = None,
     model: str | ModelSpec = "negbin-rw",
     anticipation: int = 0,
     horizon: int | None = None,
@@ -398,6 +414,12 @@ def fit(
         (log-rate change per sd; prior ``covariate_sd``, default 0.1). They never enter the
         effect. One that shifts at adoption in treated units raises a ``CovariateWarning``
         (a possible bad control, see the data docs).
+    modifiers : list of str, optional
+        Effect modifiers: numeric columns with one value per unit (e.g. ``["baseline_rate",
+        "imd_score"]``) that predict how sites' effects differ. Standardised over the treated
+        units, they enter the effect curve as ``x_i . b(e)``, with a shrunk coefficient curve
+        ``b(e)`` per modifier (prior ``modifier_step_sd``); see :meth:`Fit.modifiers`. Needs
+        a random-walk model (not ``curve="cohort"``).
     model : str or ModelSpec, default "negbin-rw"
         Shipped spec name, a path to a TOML spec, or a :class:`ModelSpec`.
     anticipation : int, default 0
@@ -456,6 +478,7 @@ def fit(
         drop_always_treated=drop_always_treated,
         freq=freq,
         covariates=covariates,
+        modifiers=modifiers,
     )
     design, check_design = fit_designs(
         panel,
@@ -473,7 +496,11 @@ def fit(
         random_seed=random_seed,
         level=level,
         progressbar=progressbar,
-        config={"placebo": placebo, "covariates": [str(c) for c in panel.covariate_names]},
+        config={
+            "placebo": placebo,
+            "covariates": [str(c) for c in panel.covariate_names],
+            "modifiers": [str(c) for c in panel.modifier_names],
+        },
     )
     result = fit_design(design, spec, **settings)
     result.source_panel = panel

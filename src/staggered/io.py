@@ -106,6 +106,8 @@ def save(fit: Fit, path: str | Path) -> Path:
         unit["panel_group_idx"] = ("panel_unit", p.group_idx)
     if p.covariates is not None:
         cell["panel_covariates"] = (("panel_cell", "panel_covariate"), p.covariates)
+    if p.modifiers is not None:
+        unit["panel_modifiers"] = (("panel_unit", "panel_modifier"), p.modifiers)
     panel_ds = xr.Dataset({**cell, **unit})
     meta = {
         "unit_labels": _json_labels(p.unit_labels),
@@ -119,6 +121,7 @@ def save(fit: Fit, path: str | Path) -> Path:
         "family": p.family,
         "covariate_names": _json_labels(p.covariate_names),
         "covariate_shifts": [None if np.isnan(x) else x for x in p.covariate_shifts],
+        "modifier_names": _json_labels(p.modifier_names),
         "notes": list(p.notes),  # how periods and adoption values were read (Panel.summary)
     }
     idata = fit.idata.copy()
@@ -198,6 +201,12 @@ def load(path: str | Path) -> Fit:
             np.nan if x is None else float(x) for x in meta.get("covariate_shifts", ())
         ),
         notes=tuple(meta.get("notes", ())),
+        modifiers=(
+            const["panel_modifiers"].values.astype(np.float64)
+            if "panel_modifiers" in const
+            else None
+        ),
+        modifier_names=tuple(meta.get("modifier_names", ())),
     )
     if int(attrs.get("staggered_format", 1)) < OLDEST_READABLE:
         raise ValueError(

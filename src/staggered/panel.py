@@ -68,6 +68,12 @@ class Panel:
         :func:`staggered.covariates.adoption_shifts`); NaN where it cannot be computed. Shifts
         beyond :data:`staggered.covariates.SHIFT_THRESHOLD` are flagged as possible bad
         controls by :meth:`summary`.
+    modifiers : numpy.ndarray or None
+        ``(U, m)`` float64 effect-modifier values per unit, as given (NaN where a never-treated
+        unit has none); None without modifiers. They enter the effect only (see
+        :mod:`staggered.modifiers`).
+    modifier_names : tuple
+        The ``m`` modifier column names, in the order of the columns of :attr:`modifiers`.
     """
 
     unit_labels: np.ndarray
@@ -89,6 +95,8 @@ class Panel:
     covariates: np.ndarray | None = None
     covariate_names: tuple = ()
     covariate_shifts: tuple[float, ...] = ()
+    modifiers: np.ndarray | None = None
+    modifier_names: tuple = ()
 
     @property
     def n_units(self) -> int:
@@ -114,6 +122,11 @@ class Panel:
     def n_covariates(self) -> int:
         """Number of covariates ``k`` (0 without covariates)."""
         return 0 if self.covariates is None else self.covariates.shape[1]
+
+    @property
+    def n_modifiers(self) -> int:
+        """Number of effect modifiers ``m`` (0 without modifiers)."""
+        return 0 if self.modifiers is None else self.modifiers.shape[1]
 
     @property
     def treated_units(self) -> np.ndarray:
@@ -142,7 +155,8 @@ class Panel:
             Units (treated / never / late adopters), period range and frequency, cells,
             cohorts (the first treated period of each, with its number of units), how adoption
             values were mapped onto the periods (see :attr:`notes`), groups, covariates (with
-            any flagged as possibly affected by the programme) and dropped units.
+            any flagged as possibly affected by the programme), effect modifiers and dropped
+            units.
         """
         n_treated = int(self.treated_units.sum())
         n_late = len(self.late_adopters)
@@ -179,6 +193,12 @@ class Panel:
                 f"Possible bad control: {note}"
                 for note in bad_control_notes(self.covariate_names, self.covariate_shifts)
             ]
+        if self.n_modifiers:
+            lines.append(
+                f"Effect modifiers: {self.n_modifiers} "
+                f"({_fmt([repr(c) for c in self.modifier_names])}; effect only, standardised "
+                "over treated units)"
+            )
         if self.late_adopters:
             lines.append(
                 f"Late adopters (adopt after {self.period_labels[-1]}; comparison units "
@@ -211,8 +231,8 @@ class Panel:
         pandas.DataFrame
             Columns ``unit``, ``period`` (label), ``y``, ``exposure``, ``adoption`` (label of the
             unit's first treated period, ``""`` if not treated within the panel), ``group``
-            (only with a group column) and one column per covariate (named as the covariate,
-            unless the name is taken), one row per cell.
+            (only with a group column), one column per covariate and one per modifier (named
+            as the column, unless the name is taken), one row per cell.
         """
         labels = np.asarray(self.period_labels + [""], dtype=object)
         out = {
@@ -226,4 +246,6 @@ class Panel:
             out["group"] = self.group_labels[self.group_idx[self.unit_idx]]
         for j, name in enumerate(self.covariate_names):
             out.setdefault(name, self.covariates[:, j])
+        for j, name in enumerate(self.modifier_names):
+            out.setdefault(name, self.modifiers[self.unit_idx, j])
         return pd.DataFrame(out)

@@ -21,6 +21,7 @@ __all__ = [
     "caveat_strip",
     "event_study",
     "forest",
+    "modifier_plot",
     "observed_vs_counterfactual",
     "rank_plot",
     "shown_text",
@@ -227,6 +228,7 @@ def observed_vs_counterfactual(fit, site, *, level: float | None = None, ax=None
 # the site figures use the helpers above
 from staggered.site_figures import (  # noqa: E402
     forest,
+    modifier_plot,
     rank_plot,
     shown_text,
     site_order,
@@ -235,7 +237,11 @@ from staggered.site_figures import (  # noqa: E402
 
 
 def write_figures(fit, out) -> list:
-    """Write the main figures of a count fit as PNGs into ``out``; return their paths."""
+    """Write the main figures of a fit as PNGs into ``out``; return their paths.
+
+    ``event_study.png`` always; ``sites.png``, ``forest.png`` and ``ranks.png`` for count
+    models; ``modifiers.png`` with effect modifiers.
+    """
     import matplotlib.pyplot as plt
 
     out = Path(out)
@@ -245,6 +251,8 @@ def write_figures(fit, out) -> list:
         figures["sites.png"] = lambda: site_trajectories(fit)
         figures["forest.png"] = lambda: forest(fit)
         figures["ranks.png"] = lambda: rank_plot(fit)
+    if fit.panel.n_modifiers and "modifier_coef" in fit.idata.posterior:
+        figures["modifiers.png"] = lambda: modifier_plot(fit)
     for name, make in figures.items():
         fig = make()
         fig.savefig(out / name, dpi=110)

@@ -118,13 +118,35 @@ def _site_sections(
     return parts
 
 
+def _modifier_section(fit) -> list[str]:
+    """Effect modifiers at the site figures' event time: per-sd changes, variance share, plot."""
+    from staggered.modifier_effects import default_event_time
+
+    e = default_event_time(fit.design)
+    table = fit.modifiers()
+    per_sd = "relative_per_sd" if fit.spec.is_count else "absolute_per_sd"
+    rows = table[(table.event_time == e) & table.measure.isin([per_sd, "variance_share"])]
+    cols = ["modifier", "measure", "mean", "lower", "upper", "prob_negative", "modifier_sd"]
+    return [
+        "<h2>Which contexts work: effect modifiers</h2>",
+        f"<p class='note'>At event time {e} ({int(rows['n_units'].iloc[0])} treated areas "
+        f"observed): {per_sd} = change in the effect for an area one sd (modifier_sd) above "
+        "the treated areas' mean, the other modifiers at their means; variance_share = share "
+        "of the between-area variance of the effect that the modifiers explain. Associations "
+        "across areas, not randomised. Every event time: modifiers.csv.</p>",
+        _table(rows[cols], pct=("mean", "lower", "upper") if fit.spec.is_count else ()),
+        _img(plots.modifier_plot(fit, event_time=e)),
+    ]
+
+
 def build_report(fit, *, command: str | None = None, results: str | Path | None = None) -> str:
     """Return the HTML text of the report for a fit.
 
     Sections: data summary, diagnostics, pre-trend check, pooled and predictive effects,
-    site comparisons, figures, and the command and package versions that produced it. An
-    unconverged fit's report opens with a red banner that says so. ``results`` (the folder
-    of the fit's ``posterior.nc``) completes the commands the report suggests.
+    site comparisons, effect modifiers (with modifiers), figures, and the command and package
+    versions that produced it. An unconverged fit's report opens with a red banner that says
+    so. ``results`` (the folder of the fit's ``posterior.nc``) completes the commands the
+    report suggests.
     """
     p = fit.panel
     d = fit.diagnostics
@@ -217,6 +239,8 @@ def build_report(fit, *, command: str | None = None, results: str | Path | None 
         parts.append(_img(plots.site_trajectories(fit)))
         parts.append(_img(plots.forest(fit)))
         parts.append(_img(plots.rank_plot(fit)))
+    if p.n_modifiers and "modifier_coef" in fit.idata.posterior:
+        parts += _modifier_section(fit)
 
     parts.append("<h2>Reproduce</h2>")
     cmd = command or fit.config.get("command") or "(fitted from Python)"

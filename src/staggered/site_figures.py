@@ -1,4 +1,4 @@
-"""Figures of site effects: small multiples, forest plot and ranks, each saying what it shows.
+"""Figures of site effects: small multiples, forest plot, ranks and effect modifiers.
 
 Every figure names the event time its sites are ranked or compared at and how many sites it
 shows of how many (:func:`shown_text`); the small multiples follow the order of the rankings
@@ -13,7 +13,14 @@ import pandas as pd
 from staggered import compare
 from staggered.plots import _err, _finish, _pct, wrap_title
 
-__all__ = ["forest", "rank_plot", "shown_text", "site_order", "site_trajectories"]
+__all__ = [
+    "forest",
+    "modifier_plot",
+    "rank_plot",
+    "shown_text",
+    "site_order",
+    "site_trajectories",
+]
 
 _NOUNS = {"unit": "areas", "group": "programmes"}
 
@@ -268,5 +275,81 @@ def rank_plot(
         len(r), len(ranked), n_total, scope, where
     )
     ax.set_title(wrap_title(title, fig), fontsize=9)
+    _finish(fig, fit)
+    return fig
+
+
+def modifier_plot(fit, *, event_time: int | None = None, ncols: int = 3):
+    """Site effects at one event time against each effect modifier, with the fitted line.
+
+    One panel per modifier: each treated area observed at ``event_time`` (default: the latest
+    one that at least half as many areas reach as the best-covered one, as in
+    :func:`forest`) at its modifier value, with its effect and interval; the line and band are
+    the fitted effect for a site with that value and the other modifiers at the treated areas'
+    means (no site deviation). Needs a fit with modifiers.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from staggered.modifier_effects import default_event_time, modifier_curve_draws
+
+    p, design = fit.panel, fit.design
+    if not p.n_modifiers:
+        raise ValueError("this fit has no effect modifiers (fit with modifiers=[...])")
+    level = fit.config.get("level", 0.9)
+    e = default_event_time(design) if event_time is None else int(event_time)
+    effect_times = design.event_times[design.event_times >= design.first_effect_time]
+    if e not in effect_times:
+        raise ValueError(f"event_time {e} is not an effect time of this fit ({effect_times})")
+    measure = "relative" if fit.spec.is_count else "absolute"
+    eff = fit.effects(scopes=("unit",))
+    rel = eff[(eff.measure == measure) & (eff.event_time >= design.first_effect_time)]
+    n_total = rel["id"].nunique()
+    at = rel[rel.event_time == e].set_index("id")
+    labels = [str(u) for u in p.unit_labels]
+    values = {str(u): p.modifiers[i] for i, u in enumerate(labels)}
+    k = p.n_modifiers
+    ncols = min(ncols, k)
+    nrows = int(np.ceil(k / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows + 0.9), sharey=True, squeeze=False
+    )
+    alpha = (1 - level) / 2
+    for j, (ax, name) in enumerate(zip(axes.ravel(), p.modifier_names, strict=False)):
+        x = np.array([values[i][j] for i in at.index])
+        ax.errorbar(
+            x,
+            at["mean"],
+            yerr=_err(at["mean"], at.lower, at.upper),
+            fmt="o",
+            ms=3,
+            lw=0.8,
+            color="C0",
+            alpha=0.8,
+        )
+        grid = np.linspace(x.min(), x.max(), 50)
+        curve = modifier_curve_draws(fit.idata.posterior, design, fit.spec, name, grid)
+        col = curve[:, :, int(np.searchsorted(effect_times, e))]
+        lo, hi = np.quantile(col, [alpha, 1 - alpha], axis=0)
+        ax.fill_between(grid, lo, hi, color="C1", alpha=0.25, lw=0)
+        ax.plot(grid, col.mean(axis=0), color="C1", lw=1.5)
+        ax.axhline(0, color="0.6", lw=0.6)
+        ax.set_xlabel(str(name), fontsize=8)
+        ax.tick_params(labelsize=7)
+        if fit.spec.is_count:
+            _pct(ax)
+    for ax in axes.ravel()[k:]:
+        ax.set_visible(False)
+    axes[0, 0].set_ylabel(f"change in admission rate at event time {e}", fontsize=8)
+    note = shown_text(len(at), len(at), n_total, "unit", f"event time {e}")
+    title = (
+        f"Site effects at event time {e} against effect modifiers (blue, {level:.0%} "
+        f"intervals); fitted effect for a site with that value and the other modifiers at "
+        f"their means (orange, {level:.0%} band)\n{note}"
+    )
+    fig.suptitle(wrap_title(title, fig), fontsize=9)
     _finish(fig, fit)
     return fig

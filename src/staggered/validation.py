@@ -34,11 +34,15 @@ def check_arguments(df: Any, family: str) -> None:
 
 
 def check_columns_exist(
-    df: pd.DataFrame, columns: dict[str, Any], covariates: Sequence[Hashable] = ()
+    df: pd.DataFrame,
+    columns: dict[str, Any],
+    covariates: Sequence[Hashable] = (),
+    modifiers: Sequence[Hashable] = (),
 ) -> None:
-    """Every column named for a role, and every covariate column, exists."""
+    """Every column named for a role, and every covariate and modifier column, exists."""
     named = [(role, name) for role, name in columns.items() if name is not None]
     named += [("covariate", name) for name in covariates]
+    named += [("modifier", name) for name in modifiers]
     unknown = [f"{role}={name!r}" for role, name in named if name not in df.columns]
     if unknown:
         raise PanelError(

@@ -1,13 +1,19 @@
 """Effect curves over event time: pooled, programme and unit levels.
 
-``unit_effect[i, e] = theta(e) + delta_group(i)(e) + delta_unit_i(e)``. On effect times
-(``e >= -anticipation``) every level is a random walk over event time:
+``unit_effect[i, e] = theta(e) + delta_group(i)(e) [+ x_i . b(e)] + delta_unit_i(e)``. On effect
+times (``e >= -anticipation``) every level is a random walk over event time:
 
 * ``theta(e)`` starts at ``theta(e_0) ~ Normal(0, effect_start_sd)`` and moves in steps of sd
   ``sigma_theta``;
 * a programme's curve walks away from ``theta`` with steps of sd ``sigma_group``, and a unit's
   curve away from its programme's (or from ``theta``) with steps of sd ``sigma_unit``, both
-  from zero one step before the first effect time.
+  from zero one step before the first effect time;
+* with effect modifiers (:mod:`staggered.modifiers`), ``x_i`` are the unit's modifiers
+  standardised over the treated units and each coefficient curve ``b_j(e)`` walks from zero one
+  step before the first effect time with steps of sd ``sigma_modifier_j ~
+  HalfNormal(modifier_step_sd)``: a shrunk regression of the site deviations on the modifiers
+  (deterministics ``modifier_coef``, modifier x effect_time, and ``site_deviation``, the
+  programme plus unit deviations that the modifiers leave unexplained).
 
 Step priors are stated per year of event time; a period's step has sd ``sigma / sqrt(periods
 per year)``, so a monthly curve can move as much in a year as a yearly one (and its prior does
@@ -29,6 +35,7 @@ import pytensor.tensor as pt
 
 from staggered.design import Design
 from staggered.models.spec import ModelSpec
+from staggered.modifiers import standardised_modifiers
 
 PERIODS_PER_YEAR = {"year": 1, "quarter": 4, "month": 12, "fy": 1, "fq": 4}
 
@@ -73,10 +80,16 @@ def effect_curves(
 ) -> pt.TensorVariable:
     """Log effect of each treated unit at each event time (treated_unit x event_time).
 
-    Adds the deterministics ``theta`` (event_time) and, with programmes, ``delta_group``
-    (group x event_time).
+    Adds the deterministics ``theta`` (event_time), with programmes ``delta_group`` (group x
+    event_time), and with modifiers ``modifier_coef`` and ``site_deviation``.
     """
     if spec.curve == "cohort":
+        if design.panel.n_modifiers:
+            raise ValueError(
+                f"model {spec.name!r} has one free effect per cohort (curve='cohort'), which "
+                "has no site deviations for modifiers to explain; fit modifiers with a random-"
+                "walk model such as 'negbin-rw'"
+            )
         return _cohort_effects(design, spec, scale)
     pri = spec.priors
     model = pm.modelcontext(None)
@@ -97,6 +110,7 @@ def effect_curves(
         "theta", pt.concatenate([b.pooled(sd, start_sd) for b, sd in blocks]), dims="event_time"
     )
     curves = pt.broadcast_to(theta[None, :], (n_treated, design.event_times.size))
+    deviation = pt.zeros((n_treated, design.event_times.size))
     if group_pos is not None:
         sigma_group = pm.HalfNormal("sigma_group", pri["group_step_sd"] * scale)
         delta_group = pm.Deterministic(
@@ -106,13 +120,42 @@ def effect_curves(
             ),
             dims=("group", "event_time"),
         )
-        curves = curves + delta_group[group_pos]
+        deviation = deviation + delta_group[group_pos]
     if spec.unit_level:
         sigma_unit = pm.HalfNormal("sigma_unit", pri["unit_step_sd"] * scale)
-        curves = curves + pt.concatenate(
+        deviation = deviation + pt.concatenate(
             [b.deviations("unit", sigma_unit * step, "treated_unit") for b, _ in blocks], axis=1
         )
+    curves = curves + deviation
+    if design.panel.n_modifiers and n_post:
+        pm.Deterministic(
+            "site_deviation", deviation[:, n_pre:], dims=("treated_unit", "effect_time")
+        )
+        explained = _modifier_term(design, spec, scale, step)
+        curves = curves + pt.concatenate([pt.zeros((n_treated, n_pre)), explained], axis=1)
     return curves
+
+
+def _modifier_term(design: Design, spec: ModelSpec, scale: float, step: float):
+    """``x_i . b(e)`` on the effect times (treated_unit x effect_time): the modifiers' part.
+
+    ``b_j(e) = sigma_modifier_j * step * cumsum(z_j)``: non-centred random walks from zero, as
+    the unit deviations, whose step prior ``modifier_step_sd`` (per year, per sd of the
+    modifier) matches by default, so a modifier can explain about as much as the site spread.
+    """
+    model = pm.modelcontext(None)
+    x, _, _ = standardised_modifiers(design)
+    model.add_coord("modifier", [str(m) for m in design.panel.modifier_names])
+    sigma = pm.HalfNormal(
+        "sigma_modifier", spec.priors["modifier_step_sd"] * scale, dims="modifier"
+    )
+    z = pm.Normal("modifier_coef_z", 0.0, 1.0, dims=("modifier", "effect_time"))
+    coef = pm.Deterministic(
+        "modifier_coef",
+        sigma[:, None] * step * pt.cumsum(z, axis=1),
+        dims=("modifier", "effect_time"),
+    )
+    return pt.dot(x, coef)
 
 
 def _cohort_effects(design: Design, spec: ModelSpec, scale: float) -> pt.TensorVariable:

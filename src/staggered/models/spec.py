@@ -26,6 +26,7 @@ DEFAULT_PRIORS = {
     "factor_sd": 0.05,
     "cohort_effect_sd": 1.0,
     "covariate_sd": 0.1,
+    "modifier_step_sd": 0.02,
 }
 
 
