@@ -2,49 +2,30 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
-import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# first: sets the XLA flags for parallel chains before anything loads JAX
+from staggered.sampling import SAMPLERS, sample_model
 
-def _configure_host_devices(n: int = 4) -> None:
-    """Let JAX run chains in parallel on CPU cores (one XLA host device per chain).
+# isort: split
+import arviz as az
+import numpy as np
+import pandas as pd
 
-    Only possible before JAX starts; afterwards :func:`_chain_method` falls back.
-    """
-    if "jax" in sys.modules:
-        return
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_force_host_platform_device_count" not in flags:
-        n = max(n, os.cpu_count() or 1)
-        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
-
-
-_configure_host_devices()
-
-import arviz as az  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pymc as pm  # noqa: E402
-
-from staggered.data import Panel, encode_panel  # noqa: E402
-from staggered.design import Design, fit_designs  # noqa: E402
-from staggered.diagnostics import (  # noqa: E402
+from staggered.data import Panel, encode_panel
+from staggered.design import Design, fit_designs
+from staggered.diagnostics import (
     SamplingWarning,
     _warn_on_problems,
     diagnose,
     find_problems,
     problems_text,
 )
-from staggered.effects import effects_table, sort_effects  # noqa: E402
-from staggered.models import ModelSpec, build_model, load_spec  # noqa: E402
+from staggered.effects import effects_table, sort_effects
+from staggered.models import ModelSpec, build_model, load_spec
 
-SAMPLERS = ("nutpie", "numpyro", "blackjax", "pymc")
 __all__ = ["SAMPLERS", "Fit", "SamplingWarning", "diagnose", "fit", "fit_design"]
 
 
@@ -212,89 +193,6 @@ def _sampler_line(d: dict) -> str:
         f"divergences {d.get('divergences')}, "
         f"mean tree depth {d.get('mean_tree_depth', float('nan')):.1f}"
     )
-
-
-def _chain_method(chains: int) -> str:
-    """Parallel chains on CPU host devices, vectorised on one accelerator, else sequential."""
-    import jax
-
-    if jax.default_backend() != "cpu":
-        return "vectorized"
-    return "parallel" if jax.local_device_count() >= chains else "sequential"
-
-
-def sample_model(
-    model: pm.Model,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    target_accept: float,
-    sampler: str,
-    random_seed: int,
-    progressbar: bool,
-) -> tuple[az.InferenceData, float]:
-    """Run NUTS on a built model; return the InferenceData and wall-clock seconds."""
-    if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-    kwargs: dict = {"idata_kwargs": {"log_likelihood": False}}
-    if sampler in ("numpyro", "blackjax"):
-        kwargs["nuts_sampler_kwargs"] = {"chain_method": _chain_method(chains)}
-    elif sampler == "nutpie":
-        kwargs = {"nuts_sampler_kwargs": _nutpie_settings(chains)}
-    start = time.perf_counter()
-    with model, warnings.catch_warnings(), _quiet_rewrite_failures():
-        # PyMC's own convergence messages are replaced by ours (diagnose/_warn_on_problems)
-        warnings.filterwarnings("ignore", message=".*The number of samples is too small.*")
-        # harmless JAX notice from PyMC's post-processing on CPU
-        warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
-        idata = pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            target_accept=target_accept,
-            nuts_sampler=sampler,
-            random_seed=random_seed,
-            progressbar=progressbar,
-            compute_convergence_checks=False,
-            **kwargs,
-        )
-    return idata, time.perf_counter() - start
-
-
-@contextmanager
-def _quiet_rewrite_failures():
-    """Hide PyTensor's logged "Rewrite failure" tracebacks while a sampler compiles.
-
-    Compiling the default model for nutpie logs dozens of them (an int8 slice-index overflow in
-    one graph rewrite, ``local_subtensor_merge``, under NumPy 2): the rewrite is skipped and
-    the compiled function is still correct, but the tracebacks read like a failed fit.
-    """
-    log = logging.getLogger("pytensor.graph.rewriting.basic")
-    level = log.level
-    log.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        log.setLevel(level)
-
-
-def _nutpie_settings(chains: int) -> dict:
-    """nutpie: low-rank mass matrix, JAX log density, chains in threads on every core.
-
-    The low-rank modified mass matrix learns the few correlated directions of the posterior
-    (the common trend against the late pooled effects, the step scales against their steps)
-    that a diagonal mass matrix cannot: on the bundled demo it cut the tree depth from 8 to 5
-    (``docs/performance.md``). The JAX backend compiles in seconds; numba takes a minute or
-    more per model. Warm-up draws are not kept.
-    """
-    return {
-        "backend": "jax",
-        "gradient_backend": "jax",
-        "low_rank_modified_mass_matrix": True,
-        "save_warmup": False,
-        "cores": max(1, min(chains, os.cpu_count() or 1)),
-    }
 
 
 def fit_design(
