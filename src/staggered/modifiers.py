@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from staggered.errors import PanelError, Rows, _fmt
-from staggered.validation import varying_message
+from staggered.errors import PanelError, Rows
+from staggered.validation import check_extra_names, varying_message
 
 __all__ = [
     "check_modifier_constant",
@@ -42,21 +42,14 @@ __all__ = [
 
 def check_modifier_names(modifiers: Sequence[Hashable], columns: dict[str, Any]) -> None:
     """Modifiers are named once each and are not the unit, time, outcome, ... columns."""
-    repeated = list(dict.fromkeys(c for i, c in enumerate(modifiers) if c in modifiers[:i]))
-    if repeated:
-        raise PanelError(
-            f"Modifier{'s' if len(repeated) > 1 else ''} {_fmt([repr(c) for c in repeated])} "
-            "named more than once (CLI: --modifier). Name each modifier column once."
-        )
-    roles = {name: role for role, name in columns.items() if name is not None}
-    clash = [f"{c!r} (the {roles[c]} column)" for c in modifiers if c in roles]
-    if clash:
-        raise PanelError(
-            f"Modifier{'s' if len(clash) > 1 else ''} {_fmt(clash)} already "
-            f"{'have roles' if len(clash) > 1 else 'has a role'}. A modifier is an extra "
-            "numeric column describing each unit (e.g. its deprivation score): drop it from "
-            "the modifiers."
-        )
+    check_extra_names(
+        modifiers,
+        columns,
+        kind="Modifier",
+        option="--modifier",
+        what="A modifier is an extra numeric column describing each unit (e.g. its deprivation "
+        "score): drop it from the modifiers.",
+    )
 
 
 def read_modifier(raw: pd.Series, column: Hashable, rows: Rows) -> np.ndarray:

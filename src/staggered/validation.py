@@ -261,22 +261,39 @@ def check_group_given_for_treated(
 # --------------------------------------------------------------------------------------------
 
 
-def check_covariate_names(covariates: Sequence[Hashable], columns: dict[str, Any]) -> None:
-    """Covariates are named once each and are not the unit, time, outcome, ... columns."""
-    repeated = list(dict.fromkeys(c for i, c in enumerate(covariates) if c in covariates[:i]))
+def check_extra_names(
+    names: Sequence[Hashable], columns: dict[str, Any], *, kind: str, option: str, what: str
+) -> None:
+    """Extra columns (covariates, modifiers) are named once each and have no other role.
+
+    ``kind`` is "Covariate" or "Modifier", ``option`` the CLI flag, ``what`` the sentence that
+    says what such a column is and what to do instead.
+    """
+    repeated = list(dict.fromkeys(c for i, c in enumerate(names) if c in names[:i]))
     if repeated:
         raise PanelError(
-            f"Covariate{'s' if len(repeated) > 1 else ''} {_fmt([repr(c) for c in repeated])} "
-            "named more than once (CLI: --covariate). Name each covariate column once."
+            f"{kind}{'s' if len(repeated) > 1 else ''} {_fmt([repr(c) for c in repeated])} "
+            f"named more than once (CLI: {option}). Name each {kind.lower()} column once."
         )
     roles = {name: role for role, name in columns.items() if name is not None}
-    clash = [f"{c!r} (the {roles[c]} column)" for c in covariates if c in roles]
+    clash = [f"{c!r} (the {roles[c]} column)" for c in names if c in roles]
     if clash:
         raise PanelError(
-            f"Covariate{'s' if len(clash) > 1 else ''} {_fmt(clash)} already "
-            f"{'have roles' if len(clash) > 1 else 'has a role'}. A covariate is an extra "
-            "numeric column that the counterfactual adjusts for: drop it from the covariates."
+            f"{kind}{'s' if len(clash) > 1 else ''} {_fmt(clash)} already "
+            f"{'have roles' if len(clash) > 1 else 'has a role'}. {what}"
         )
+
+
+def check_covariate_names(covariates: Sequence[Hashable], columns: dict[str, Any]) -> None:
+    """Covariates are named once each and are not the unit, time, outcome, ... columns."""
+    check_extra_names(
+        covariates,
+        columns,
+        kind="Covariate",
+        option="--covariate",
+        what="A covariate is an extra numeric column that the counterfactual adjusts for: drop "
+        "it from the covariates.",
+    )
 
 
 def read_covariate(raw: pd.Series, column: Hashable, rows: Rows) -> np.ndarray:
