@@ -43,7 +43,7 @@ def test_diagnostics_recorded(tiny_fit):
     d = tiny_fit.diagnostics
     for key in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "sampler", "seconds"):
         assert key in d
-    assert d["sampler"] == "numpyro"
+    assert d["sampler"] == "nutpie"  # the default
 
 
 def test_short_chains_warn(small_sim):
