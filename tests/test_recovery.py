@@ -42,39 +42,57 @@ def test_recovers_delayed_effect_yearly_120_units():
     assert f.diagnostics["divergences"] < 10
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "freq",
-    [
-        "quarter",
-        pytest.param(
-            "month",
-            marks=pytest.mark.xfail(
-                reason="known weakness: on this seeded monthly panel the 90% pooled intervals "
-                "cover the truth at 17 of 24 event times (0.71; rerun in session 4 with step "
-                "priors per year: unchanged, RMSE 0.0036, unit coverage 0.86): the misses are "
-                "months 1-10, where the truth is 0 and the estimates sit at +0.4 to +0.6%",
-                strict=False,
-            ),
-        ),
-    ],
-)
-def test_recovers_delayed_effect_subannual(freq):
+def _subannual_sim(freq: str, seed: int):
     n_periods = {"quarter": 40, "month": 84}[freq]
-    sim = stg.simulate(
+    return stg.simulate(
         "delayed",
         n_units=60,
         n_groups=8,
         freq=freq,
         n_periods=n_periods,
         unit_trend_sd=0.003,
-        random_seed=8,
+        random_seed=seed,
     )
+
+
+@pytest.mark.slow
+def test_recovers_delayed_effect_quarterly():
+    sim = _subannual_sim("quarter", 8)
     f, pooled, units, coverage = _recover(sim, draws=500, tune=500, chains=2, random_seed=3)
     inside = (pooled.lower <= pooled.value) & (pooled.value <= pooled.upper)
     assert inside.mean() >= 0.8
     assert np.sqrt(((pooled["mean"] - pooled["value"]) ** 2).mean()) < 0.01
     assert coverage >= 0.8
+
+
+@pytest.mark.slow
+def test_recovers_delayed_effect_monthly_over_three_panels():
+    """Monthly panels (60 areas x 84 months): coverage judged over three seeded panels.
+
+    One panel cannot judge it: its 24 pooled estimates move together (a random walk over event
+    time), so one deviation of the first year's level misses a dozen months at once. On seed 8
+    the first year sat at +0.4% against a zero truth (pooled coverage 0.75 with nutpie, 0.71
+    with numpyro; the old single-panel test was xfail for it) while seeds 9 and 10 erred the
+    other way or not at all (-0.3%, +0.1%): chance, not a bias of the model. Measured with
+    2 chains x 500 + 500 (not converged at that length: R-hat up to 1.31): pooled coverage
+    0.75 / 0.96 / 1.00 (mean 0.90), RMSE 0.0036 / 0.0031 / 0.0023, unit coverage 0.85 / 0.96 /
+    0.99. A model whose early effects were biased by +0.5% on every panel, or whose intervals
+    were half as wide, would miss the mean-coverage bound.
+    """
+    pooled_cov, unit_cov = [], []
+    for seed in (8, 9, 10):
+        sim = _subannual_sim("month", seed)
+        f, pooled, units, coverage = _recover(
+            sim, draws=1000, tune=1000, chains=2, random_seed=3, placebo=0
+        )
+        inside = (pooled.lower <= pooled.value) & (pooled.value <= pooled.upper)
+        pooled_cov.append(inside.mean())
+        unit_cov.append(coverage)
+        assert np.sqrt(((pooled["mean"] - pooled["value"]) ** 2).mean()) < 0.006, seed
+        assert f.diagnostics["max_rhat"] < 1.05, (seed, f.diagnostics)
+    assert np.mean(pooled_cov) >= 0.8, pooled_cov
+    assert min(pooled_cov) >= 0.5, pooled_cov
+    assert np.mean(unit_cov) >= 0.85, unit_cov
 
 
 @pytest.mark.slow
