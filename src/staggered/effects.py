@@ -28,18 +28,9 @@ import xarray as xr
 from staggered.design import Design
 from staggered.models.spec import ModelSpec
 
-COLUMNS = [
-    "scope",
-    "id",
-    "event_time",
-    "measure",
-    "mean",
-    "sd",
-    "lower",
-    "upper",
-    "level",
-    "prob_negative",
-]
+#: What every row of a posterior summary table reports about one quantity.
+SUMMARY_COLUMNS = ["mean", "sd", "lower", "upper", "level", "prob_negative"]
+COLUMNS = ["scope", "id", "event_time", "measure", *SUMMARY_COLUMNS]
 SCOPES = ("pooled", "predictive", "group", "unit")
 MEASURES = ("relative", "absolute", "per_1000", "cumulative")
 

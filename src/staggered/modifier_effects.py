@@ -22,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from staggered.design import Design
-from staggered.effects import _draws, summarise
+from staggered.effects import SUMMARY_COLUMNS, _draws, summarise
 from staggered.models.spec import ModelSpec
 from staggered.modifiers import standardised_modifiers
 
@@ -43,12 +43,7 @@ COLUMNS = [
     "modifier",
     "event_time",
     "measure",
-    "mean",
-    "sd",
-    "lower",
-    "upper",
-    "level",
-    "prob_negative",
+    *SUMMARY_COLUMNS,
     "modifier_mean",
     "modifier_sd",
     "n_units",
