@@ -23,7 +23,8 @@ Placebo times (only in the separate pre-trend check) get independent effects at 
 nothing is assumed to carry over between them.
 
 Geometry: ``theta`` is sampled in its levels (centred: pooled data pin them; its steps would be
-strongly anti-correlated), the programme and unit deviations as standard-normal steps
+strongly anti-correlated), or, with ``pooled_walk = "non-centred"`` (monthly panels), as its
+start and standard-normal steps; the programme and unit deviations as standard-normal steps
 (non-centred: few cells inform each).
 """
 
@@ -53,11 +54,15 @@ class _Block:
         self.dim = dim
         self.walk = walk
 
-    def pooled(self, step_sd, start_sd: float) -> pt.TensorVariable:
-        """``theta`` on this block: centred levels (the pooled data pin them)."""
+    def pooled(self, step_sd, start_sd: float, centred: bool = True) -> pt.TensorVariable:
+        """``theta`` on this block: its levels (centred), or its start and standard steps."""
         n = len(pm.modelcontext(None).coords[self.dim])
         if not self.walk or n == 1:
             return pm.Normal(f"theta{self.tag or '_effect'}", 0.0, start_sd, dims=self.dim)
+        if not centred:
+            start = pm.Normal("theta_effect_start", 0.0, start_sd)
+            steps = pm.Normal("theta_effect_steps_z", 0.0, 1.0, shape=n - 1)
+            return pt.concatenate([start[None], start + pt.cumsum(step_sd * steps)])
         return pm.GaussianRandomWalk(
             f"theta{self.tag or '_effect'}",
             sigma=step_sd,
@@ -106,8 +111,11 @@ def effect_curves(
         sigma_theta = pm.HalfNormal("sigma_theta", pri["effect_step_sd"] * scale)
         blocks.append((_Block("", "effect_time", walk=True), sigma_theta * step))
     start_sd = pri["effect_start_sd"] * scale
+    centred = spec.pooled_walk == "centred"
     theta = pm.Deterministic(
-        "theta", pt.concatenate([b.pooled(sd, start_sd) for b, sd in blocks]), dims="event_time"
+        "theta",
+        pt.concatenate([b.pooled(sd, start_sd, centred) for b, sd in blocks]),
+        dims="event_time",
     )
     curves = pt.broadcast_to(theta[None, :], (n_treated, design.event_times.size))
     deviation = pt.zeros((n_treated, design.event_times.size))

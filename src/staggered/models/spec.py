@@ -10,6 +10,7 @@ from pathlib import Path
 
 LIKELIHOODS = ("negbin", "poisson", "normal")
 CURVES = ("rw", "cohort")
+POOLED_WALKS = ("centred", "non-centred")
 
 DEFAULT_PRIORS = {
     "intercept_sd": 2.0,
@@ -61,6 +62,11 @@ class ModelSpec:
         event times (the Callaway-Sant'Anna estimand; group and unit levels are ignored).
     group_level, unit_level : bool
         Programme- and unit-level deviations from the pooled event-time curve.
+    pooled_walk : {"centred", "non-centred"}
+        How the sampler sees the pooled random walk ``theta``: its levels (``centred``, the
+        default: on yearly panels the pooled data pin each level) or its start and standardised
+        steps (``non-centred``: for monthly panels, whose steps are smaller than the data's noise
+        on a level, where the centred walk is a funnel for ``sigma_theta``). Same model.
     priors : dict
         Prior scales (see the spec files for their meaning).
     summary : str
@@ -76,6 +82,7 @@ class ModelSpec:
     curve: str = "rw"
     group_level: bool = True
     unit_level: bool = True
+    pooled_walk: str = "centred"
     priors: dict = field(default_factory=lambda: dict(DEFAULT_PRIORS))
     summary: str = ""
     card: str = ""
@@ -102,6 +109,7 @@ class ModelSpec:
                 "curve": self.curve,
                 "group_level": self.group_level,
                 "unit_level": self.unit_level,
+                "pooled_walk": self.pooled_walk,
             },
             "priors": dict(self.priors),
         }
@@ -139,6 +147,9 @@ def spec_from_dict(d: dict) -> ModelSpec:
     curve = eff.get("curve", "rw")
     if curve not in CURVES:
         raise ValueError(f"effect.curve must be one of {CURVES}, got {curve!r}")
+    pooled_walk = eff.get("pooled_walk", "centred")
+    if pooled_walk not in POOLED_WALKS:
+        raise ValueError(f"effect.pooled_walk must be one of {POOLED_WALKS}, got {pooled_walk!r}")
     priors = dict(DEFAULT_PRIORS)
     bad = set(d.get("priors", {})) - set(DEFAULT_PRIORS)
     if bad:
@@ -154,6 +165,7 @@ def spec_from_dict(d: dict) -> ModelSpec:
         curve=curve,
         group_level=bool(eff.get("group_level", True)),
         unit_level=bool(eff.get("unit_level", True)),
+        pooled_walk=pooled_walk,
         priors=priors,
         summary=str(d.get("summary", "")),
         card=str(d.get("card", "")),
