@@ -281,6 +281,17 @@ def agreement(table: pd.DataFrame, analytic: pd.DataFrame, *, level: float = 0.9
     )
 
 
+def _plan_settings(plan) -> dict:
+    """The planned rollout as :func:`staggered.assurance.assurance` keywords."""
+    return {
+        "sites": plan.sites,
+        "comparison_areas": plan.comparison_areas,
+        "rollout": plan.shares,
+        "history": plan.history,
+        "follow_up": plan.follow_up,
+    }
+
+
 def run_analytic_check(
     plan: Rollout,
     effect: Effect,
@@ -309,11 +320,7 @@ def run_analytic_check(
     result = assurance(
         model=ANALYTIC_SPEC,
         baseline=baseline,
-        sites=plan.sites,
-        comparison_areas=plan.comparison_areas,
-        rollout=plan.shares,
-        history=plan.history,
-        follow_up=plan.follow_up,
+        **_plan_settings(plan),
         effect=effect,
         simulations=simulations,
         null=False,
@@ -369,11 +376,7 @@ def run_null_check(
     result = assurance(
         model=model,
         baseline=baseline,
-        sites=plan.sites,
-        comparison_areas=plan.comparison_areas,
-        rollout=plan.shares,
-        history=plan.history,
-        follow_up=plan.follow_up,
+        **_plan_settings(plan),
         effect=Effect().null(),
         simulations=simulations,
         null=False,  # the "effect" panels are null panels: one fit per panel
