@@ -62,6 +62,7 @@ def sample_model(
     if sampler in ("numpyro", "blackjax"):
         kwargs["nuts_sampler_kwargs"] = {"chain_method": _chain_method(chains)}
     elif sampler == "nutpie":
+        # no idata_kwargs: PyMC's nutpie path ignores them and warns (stores no log-likelihood)
         kwargs = {"nuts_sampler_kwargs": _nutpie_settings(chains)}
     start = time.perf_counter()
     with model, warnings.catch_warnings(), _quiet_rewrite_failures():
