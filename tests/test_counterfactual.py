@@ -128,11 +128,11 @@ def test_ar1_prior_simulator_has_the_drawn_persistence():
     must track each replicate's drawn rho (a simulator without the AR term would give ~0)."""
     import pymc as pm
 
-    from staggered.sbc import _prior_settings, prior_outcomes, template_design
+    from staggered.sbc_prior import prior_outcomes, prior_settings, template_design
 
     spec = stg.load_spec("negbin-rw-ar1").replace(priors={"dispersion_sd": 0.05})
     design = template_design(n_units=80, n_groups=3, n_periods=12, freq="year", random_seed=0)
-    model = build_model(design, spec, **_prior_settings(spec))
+    model = build_model(design, spec, **prior_settings(spec))
     prior = pm.sample_prior_predictive(draws=40, model=model, random_seed=5)
     y = prior_outcomes(prior, design, spec, 5)
     p = design.panel
@@ -183,11 +183,11 @@ def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome
     import pymc as pm
 
     from staggered.compiled import CompiledNUTS
-    from staggered.sbc import _prior_settings, prior_outcomes, template_design
+    from staggered.sbc_prior import prior_outcomes, prior_settings, template_design
 
     spec = stg.load_spec("negbin-rw-ar1")
     design = template_design(n_units=12, n_groups=2, n_periods=7, freq="year", random_seed=1)
-    model = build_model(design, spec, **_prior_settings(spec))
+    model = build_model(design, spec, **prior_settings(spec))
     prior = pm.sample_prior_predictive(draws=3, model=model, random_seed=2)
     y = prior_outcomes(prior, design, spec, 2)
     free = list(model.free_RVs)

@@ -20,18 +20,22 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import xarray as xr
-from scipy import stats
 
-from staggered.data import encode_panel
-from staggered.design import Design, build_design
+from staggered.design import Design
 from staggered.effects import estimand_draws
 from staggered.models import ModelSpec, build_model, load_spec
-from staggered.simulate import simulate
+from staggered.sbc_prior import (
+    SCALES,
+    prior_outcomes,
+    prior_settings,
+    simulate_from_prior,
+    template_design,
+    with_outcome,
+)
+from staggered.sbc_result import SBCResult, _uniformity, ecdf_difference
 
-# fixed prior centres, so that the prior does not depend on the simulated data
-COUNT_PRIOR_LOC = float(np.log(105.0 / 1000.0))
-NORMAL_PRIOR_LOC, NORMAL_PRIOR_SCALE = 0.0, 1.0
-SCALES = ("sigma_theta", "sigma_group", "sigma_unit", "sigma_beta", "dispersion_cv", "sigma_y")
+__all__ = ["SBCResult", "ecdf_difference", "run_sbc", "sbc_task", "simulate_from_prior"]
+
 # counterfactual options' parameters, ranked when the spec has them (first factor's scale)
 OPTION_PARAMETERS = ("ar_rho", "sigma_factor")
 # settings the compiled sampler depends on (its per-worker cache key)
@@ -45,301 +49,6 @@ SAMPLER_SETTINGS = (
     "draws",
     "tune",
 )
-
-
-@dataclasses.dataclass
-class SBCResult:
-    """Ranks and verdicts of an SBC run.
-
-    Attributes
-    ----------
-    ranks : pandas.DataFrame
-        One row per replicate and quantity: ``replicate, quantity, rank, n_draws, truth``.
-        ``rank`` counts thinned posterior draws below the truth (0..n_draws).
-    summary : pandas.DataFrame
-        One row per quantity: ``quantity, replicates, chi2_p, max_ecdf_diff, in_band, verdict``.
-    settings : dict
-        The run's settings.
-    """
-
-    ranks: pd.DataFrame
-    summary: pd.DataFrame
-    settings: dict
-
-    @property
-    def passed(self) -> bool:
-        """True when every quantity's rank ECDF stays inside its simultaneous band."""
-        return bool(self.summary["in_band"].all())
-
-    def verdicts(self) -> list[str]:
-        """One line per quantity."""
-        return [
-            f"{r.quantity}: {r.verdict} (ECDF inside 99% band: {r.in_band}, "
-            f"chi-square p = {r.chi2_p:.3f}, n = {r.replicates})"
-            for r in self.summary.itertuples()
-        ]
-
-    def plot(self, *, ax=None, prob: float = 0.99):
-        """ECDF-difference plot of the ranks with simultaneous ``prob`` bands.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        import matplotlib.pyplot as plt
-
-        quantities = list(self.summary["quantity"])
-        if ax is None:
-            ncol = min(4, len(quantities))
-            nrow = int(np.ceil(len(quantities) / ncol))
-            fig, axes = plt.subplots(
-                nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), squeeze=False, sharey=True
-            )
-            axes = axes.ravel()
-        else:
-            axes = np.atleast_1d(ax).ravel()
-            fig = axes[0].figure
-        for a, q in zip(axes, quantities, strict=False):
-            sub = self.ranks[self.ranks["quantity"] == q]
-            grid, diff, lo, hi = ecdf_difference(
-                sub["rank"].to_numpy(), int(sub["n_draws"].iloc[0]), prob
-            )
-            a.fill_between(grid, lo, hi, color="0.85", step="post")
-            inside = bool(((diff >= lo) & (diff <= hi)).all())
-            a.step(grid, diff, where="post", color="C0" if inside else "C3")
-            a.axhline(0, color="0.4", lw=0.6)
-            a.set_title(q, fontsize=8)
-            a.tick_params(labelsize=7)
-        for a in axes[len(quantities) :]:
-            a.set_visible(False)
-        fig.suptitle(
-            f"SBC rank ECDF - uniform, {prob:.0%} simultaneous bands "
-            f"({self.settings.get('simulate_model')} -> {self.settings.get('fit_model')}, "
-            f"{self.ranks['replicate'].nunique()} replicates)",
-            fontsize=9,
-        )
-        fig.tight_layout()
-        return fig
-
-    def save(self, out: str | Path) -> Path:
-        """Write ranks.csv, summary.csv, verdicts.txt, settings.json and ecdf.png."""
-        import json
-
-        import matplotlib.pyplot as plt
-
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        self.ranks.to_csv(out / "ranks.csv", index=False, float_format="%.6g")
-        self.summary.to_csv(out / "summary.csv", index=False, float_format="%.4g")
-        (out / "verdicts.txt").write_text("\n".join(self.verdicts()) + "\n")
-        (out / "settings.json").write_text(json.dumps(self.settings, indent=2) + "\n")
-        fig = self.plot()
-        fig.savefig(out / "ecdf.png", dpi=110)
-        plt.close(fig)
-        return out
-
-
-def ecdf_difference(ranks: np.ndarray, n_draws: int, prob: float = 0.99):
-    """ECDF of ranks minus the uniform CDF, with simultaneous ``prob`` bands.
-
-    Ranks take values 0..n_draws; at the grid z_k = k / (n_draws + 1) the ECDF of ranks below
-    k is Binomial(n, z_k) / n under uniformity. Bands: arviz's optimised simultaneous bands
-    (Säilynoja, Bürkner & Vehtari 2022).
-    """
-    from arviz.stats.ecdf_utils import ecdf_confidence_band
-
-    n = ranks.size
-    n_bins = n_draws + 1
-    step = max(1, n_bins // 50)
-    k = np.arange(step, n_bins, step)
-    z = k / n_bins
-    ecdf = (ranks[None, :] < k[:, None]).mean(axis=1)
-    lo, hi = ecdf_confidence_band(n, z, z, prob=prob, method="optimized")
-    return z, ecdf - z, lo - z, hi - z
-
-
-def _uniformity(ranks: np.ndarray, n_draws: int, prob: float) -> dict:
-    n = ranks.size
-    n_bins = max(2, min(20, n // 5, n_draws + 1))
-    # bins of the rank range 0..n_draws with (nearly) equal expected counts
-    edges = np.linspace(0, n_draws + 1, n_bins + 1)
-    counts = np.histogram(ranks + 0.5, bins=edges)[0]
-    expected = n * np.diff(edges) / (n_draws + 1)
-    chi2_p = float(stats.chisquare(counts, expected).pvalue)
-    _, diff, lo, hi = ecdf_difference(ranks, n_draws, prob)
-    in_band = bool(((diff >= lo - 1e-12) & (diff <= hi + 1e-12)).all())
-    return {
-        "replicates": n,
-        "chi2_p": chi2_p,
-        "max_ecdf_diff": float(np.abs(diff).max()),
-        "in_band": in_band,
-        "verdict": "calibrated" if in_band else "MISCALIBRATED",
-    }
-
-
-def template_design(
-    *, n_units: int, n_groups: int, n_periods: int, freq: str, random_seed: int
-) -> Design:
-    """Panel structure (units, periods, adoption, programmes, population) for SBC replicates."""
-    sim = simulate(
-        "delayed",
-        n_units=n_units,
-        n_groups=n_groups,
-        n_periods=n_periods,
-        freq=freq,
-        start_year=2013,
-        adoption_years=(2015, 2016, 2017),
-        random_seed=random_seed,
-    )
-    panel = encode_panel(sim.panel, **sim.columns)
-    return build_design(panel)
-
-
-def simulate_from_prior(
-    model: str | ModelSpec = "negbin-rw",
-    *,
-    n_units: int = 30,
-    n_groups: int = 4,
-    n_periods: int = 10,
-    freq: str = "year",
-    random_seed: int = 0,
-):
-    """The ``prior`` scenario: parameters and outcomes drawn from a spec's own prior.
-
-    Returns
-    -------
-    staggered.simulate.Simulation
-        Panel in the user data contract, truth (pooled and unit relative effects, or absolute
-        for the Gaussian spec) and the drawn parameters (scalars) in ``params``.
-    """
-    from staggered.simulate import Simulation
-
-    spec = load_spec(model)
-    design = template_design(
-        n_units=n_units, n_groups=n_groups, n_periods=n_periods, freq=freq, random_seed=random_seed
-    )
-    sim_model = build_model(design, spec, **_prior_settings(spec))
-    logging.getLogger("pymc").setLevel(logging.WARNING)
-    prior = pm.sample_prior_predictive(draws=1, model=sim_model, random_seed=random_seed)
-    y = prior_outcomes(prior, design, spec, random_seed)[0]
-    p = design.panel
-    sim_design = _with_outcome(design, y, "count" if spec.is_count else "gaussian")
-    measure = "relative" if spec.is_count else "absolute"
-    rows = []
-    for scope in ("pooled", "unit"):
-        ids, event_times, draws = estimand_draws(prior.prior, sim_design, spec, scope=scope)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "scope": scope,
-                    "id": ids,
-                    "event_time": np.asarray(event_times, dtype=int),
-                    "measure": measure,
-                    "value": draws[measure][0],
-                }
-            )
-        )
-    frame = p.to_frame()
-    panel = pd.DataFrame(
-        {
-            "area": frame["unit"],
-            "programme": frame["group"],
-            "period": frame["period"].astype(int) if freq == "year" else frame["period"],
-            "admissions": y.astype(np.int64) if spec.is_count else y,
-            "population": p.exposure.astype(np.int64),
-            "start": frame["adoption"],
-        }
-    )
-    params = {
-        name: float(prior.prior[name].values.ravel()[0])
-        for name in SCALES + ("mu_alpha", "sigma_alpha")
-        if name in prior.prior
-    }
-    params.update({"scenario": "prior", "model": spec.name, "random_seed": random_seed})
-    return Simulation(panel=panel, truth=pd.concat(rows, ignore_index=True), params=params)
-
-
-def prior_outcomes(prior, design: Design, spec: ModelSpec, random_seed: int) -> np.ndarray:
-    """Simulated outcomes (draws x cells) for prior draws ``prior`` (an InferenceData).
-
-    PyMC's prior predictive draws for every spec except ``ar1`` ones, whose AR term conditions
-    on the previous observed outcome: those are drawn period by period (:func:`_ar1_outcomes`),
-    and ``prior.prior["eta0"]`` is overwritten in place with the counterfactual at the drawn
-    outcomes (PyMC computed it with the template outcome in the lags).
-    """
-    if not spec.ar1:
-        return prior.prior_predictive["y"].values[0]
-    y, eta0 = _ar1_outcomes(prior.prior, design, spec, random_seed)
-    # the prior's eta0 deterministic was computed with the template outcome in the lags
-    prior.prior["eta0"].values[0] = eta0[:, design.effect_cells]
-    return y
-
-
-def _ar1_outcomes(
-    params: xr.Dataset, design: Design, spec: ModelSpec, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw outcomes of an ``ar1`` spec period by period (mirrors the model builder).
-
-    Returns the outcomes and the counterfactual linear predictor ``eta0`` (draws x cells).
-
-    ``log mu_it = f_it + tau_it + rho^k d_i,prev`` with ``d = log(y + 0.5) - f - tau`` (counts)
-    or ``y - f - tau`` (Gaussian); a unit's first cell has its noise scale inflated by
-    ``1 / sqrt(1 - rho^2)``. SBC of the AR specs checks this simulator and the model together.
-    """
-    p = design.panel
-
-    def value(name: str) -> np.ndarray:
-        return params[name].values[0]  # (draws, ...)
-
-    fixed = value("alpha")[:, p.unit_idx] + value("gamma")[:, p.period_idx]
-    if spec.unit_trend:
-        fixed = fixed + value("beta")[:, p.unit_idx] * design.period_time[p.period_idx]
-    if spec.factors:
-        loading = value("factor_loading_z") * value("sigma_factor")[:, None, :]
-        factor = value("factor")[:, :, p.period_idx]
-        fixed = fixed + np.einsum("rck,rkc->rc", loading[:, p.unit_idx], factor)
-    if spec.is_count:
-        fixed = fixed + np.log(p.exposure)
-    tau = np.zeros_like(fixed)
-    tau[:, design.effect_cells] = value("tau")
-    rho = value("ar_rho")[:, None]
-    lag, gap = design.ar_lag
-    noise_mult = np.where(lag[None, :] < 0, 1.0 / np.sqrt(1.0 - rho**2), 1.0)
-    rng = np.random.default_rng([seed, 1])
-    y = np.zeros_like(fixed)
-    eta0 = fixed.copy()
-    deviation = np.zeros_like(fixed)
-    for t in range(p.n_periods):
-        cells = np.flatnonzero(p.period_idx == t)
-        eta = fixed[:, cells] + tau[:, cells]
-        has = lag[cells] >= 0
-        carried = rho ** gap[cells][has] * deviation[:, lag[cells][has]]
-        eta[:, has] += carried
-        eta0[:, cells[has]] += carried
-        if spec.likelihood == "negbin":
-            phi = 1.0 / (value("dispersion_cv")[:, None] * noise_mult[:, cells]) ** 2
-            y_t = rng.poisson(rng.gamma(phi, np.exp(eta) / phi)).astype(float)
-        elif spec.likelihood == "poisson":
-            y_t = rng.poisson(np.exp(eta)).astype(float)
-        else:
-            y_t = eta + value("sigma_y")[:, None] * noise_mult[:, cells] * rng.normal(
-                size=eta.shape
-            )
-        y[:, cells] = y_t
-        observed = np.log(y_t + 0.5) if spec.is_count else y_t
-        deviation[:, cells] = observed - fixed[:, cells] - tau[:, cells]
-    return y, eta0
-
-
-def _with_outcome(design: Design, y: np.ndarray, family: str) -> Design:
-    panel = dataclasses.replace(design.panel, y=np.asarray(y, dtype=np.float64), family=family)
-    return dataclasses.replace(design, panel=panel)
-
-
-def _prior_settings(spec: ModelSpec) -> dict:
-    if spec.is_count:
-        return {"prior_loc": COUNT_PRIOR_LOC, "prior_scale": None}
-    return {"prior_loc": NORMAL_PRIOR_LOC, "prior_scale": NORMAL_PRIOR_SCALE}
 
 
 def _quantities(
@@ -392,7 +101,7 @@ class SBCContext:
 def _compile(ctx: SBCContext):
     from staggered.compiled import CompiledNUTS
 
-    fit_model = build_model(ctx.design, ctx.fit_spec, **_prior_settings(ctx.fit_spec))
+    fit_model = build_model(ctx.design, ctx.fit_spec, **prior_settings(ctx.fit_spec))
     return CompiledNUTS(fit_model, draws=ctx.draws, tune=ctx.tune, target_accept=0.9)
 
 
@@ -432,7 +141,7 @@ def sbc_task(item: dict) -> list[dict]:
     for k, r in enumerate(item["replicates"]):
         y = outcomes[k]
         post, fit_stats = fitted[k]
-        sim_design = _with_outcome(ctx.design, y, family)
+        sim_design = with_outcome(ctx.design, y, family)
         truth = item["truths"].isel(draw=[k])
         est = _quantities(post.isel(draw=keep), sim_design, ctx.fit_spec, ctx.n_unit_quantities)
         true = _quantities(truth, sim_design, ctx.simulate_spec, ctx.n_unit_quantities)
@@ -567,7 +276,7 @@ def run_sbc(
         n_units=n_units, n_groups=n_groups, n_periods=n_periods, freq=freq, random_seed=random_seed
     )
     logging.getLogger("pymc").setLevel(logging.WARNING)
-    sim_model = build_model(design, sim_spec, **_prior_settings(sim_spec))
+    sim_model = build_model(design, sim_spec, **prior_settings(sim_spec))
     prior = pm.sample_prior_predictive(draws=replicates, model=sim_model, random_seed=random_seed)
     outcomes = prior_outcomes(prior, design, sim_spec, random_seed)
     truths = prior.prior

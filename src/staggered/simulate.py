@@ -172,7 +172,7 @@ def simulate(
         One of :data:`SCENARIOS` (``delayed``, ``jcurve``, ``temporary``, ``clustered``,
         ``null-rtm``, ``diverging``, ``factor``, ``anticipation``), or ``prior``: every
         parameter drawn from the prior of spec ``model`` (see
-        :func:`staggered.sbc.simulate_from_prior`; only the panel-size arguments apply).
+        :func:`staggered.sbc_prior.simulate_from_prior`; only the panel-size arguments apply).
     n_units, n_groups : int
         Number of areas and programmes. Treated areas are spread over the programmes;
         never-treated areas have an empty programme (as ``start``): they belong to none.
@@ -209,7 +209,7 @@ def simulate(
         The panel, the truth and the parameters.
     """
     if scenario == "prior":
-        from staggered.sbc import simulate_from_prior
+        from staggered.sbc_prior import simulate_from_prior
 
         return simulate_from_prior(
             model,
