@@ -10,10 +10,14 @@ from staggered.design import fit_designs
 from staggered.models import build_model, load_spec, spec_from_dict
 
 
-def _theta_prior(pooled_walk: str) -> np.ndarray:
+def _design():
     sim = stg.simulate("delayed", n_units=12, n_groups=2, freq="quarter", random_seed=1)
     design, _ = fit_designs(encode_panel(sim.panel, **sim.columns), placebo=0)
-    model = build_model(design, load_spec("negbin-rw").replace(pooled_walk=pooled_walk))
+    return design
+
+
+def _theta_prior(pooled_walk: str) -> np.ndarray:
+    model = build_model(_design(), load_spec("negbin-rw").replace(pooled_walk=pooled_walk))
     with model:
         prior = pm.sample_prior_predictive(draws=4000, var_names=["theta"], random_seed=3)
     return prior.prior["theta"].values.reshape(4000, -1)
@@ -39,3 +43,25 @@ def test_pooled_walk_round_trips_and_is_checked():
     bad = {**spec.to_dict(), "effect": {"pooled_walk": "sideways"}}
     with pytest.raises(ValueError, match="effect.pooled_walk must be one of"):
         spec_from_dict(bad)
+
+
+def test_unit_deviation_prior_has_its_own_start_scale():
+    """A unit's deviation: sd ``unit_start_sd`` at the first effect time, then per-year steps.
+
+    sd of ``Normal(0, s)`` with ``s ~ HalfNormal(c)`` is ``c``; k quarterly steps add
+    ``k * unit_step_sd^2 / 4``. Without the start scale the first deviation's sd would be
+    0.01 (one quarterly step), five times less; with steps not scaled per year the last sd
+    would be 1.7 times larger.
+    """
+    model = build_model(_design(), load_spec("negbin-rw").replace(group_level=False))
+    with model:
+        prior = pm.sample_prior_predictive(
+            draws=4000, var_names=["unit_effect", "theta"], random_seed=5
+        ).prior
+    deviation = (prior["unit_effect"] - prior["theta"]).values[0]  # draw, unit, event time
+    pri = load_spec("negbin-rw").priors
+    k = deviation.shape[2] - 1
+    expected_first = pri["unit_start_sd"]
+    expected_last = np.sqrt(pri["unit_start_sd"] ** 2 + k * pri["unit_step_sd"] ** 2 / 4)
+    assert deviation[:, :, 0].std() == pytest.approx(expected_first, rel=0.08)
+    assert deviation[:, :, -1].std() == pytest.approx(expected_last, rel=0.08)

@@ -190,17 +190,23 @@ def estimand_draws(
 def predictive_tau(posterior: xr.Dataset, design: Design, rng: np.random.Generator) -> np.ndarray:
     """Draws of the log effect in a new site at the non-placebo event times.
 
-    theta plus a new programme random walk and a new unit random walk, each starting at zero
-    before the first effect event time with the posterior step scales; with effect modifiers,
+    theta plus a new programme deviation and a new unit deviation, each drawn at the first
+    effect time with the posterior start scale and walking on with the posterior step scale
+    (per period: the per-year scale over sqrt(periods per year)); with effect modifiers,
     plus ``x . b(e)`` for the modifiers of a treated unit drawn at random.
     """
+    from staggered.models.curves import steps_per_year
+
     post = design.event_times >= design.first_effect_time
     theta = _draws(posterior, "theta")[:, post]
     tau = theta.copy()
-    for scale in ("sigma_group", "sigma_unit"):
-        if scale in posterior:
-            sd = _draws(posterior, scale)[:, None]
-            tau += sd * np.cumsum(rng.standard_normal(theta.shape), axis=1)
+    step = 1.0 / np.sqrt(steps_per_year(design))  # step priors are per year of event time
+    for level in ("group", "unit"):
+        if f"sigma_{level}" in posterior:
+            sd = np.repeat(_draws(posterior, f"sigma_{level}")[:, None] * step, theta.shape[1], 1)
+            if f"sigma_{level}_start" in posterior:  # fits saved before the start scale
+                sd[:, 0] = _draws(posterior, f"sigma_{level}_start")
+            tau += np.cumsum(sd * rng.standard_normal(theta.shape), axis=1)
     if "modifier_coef" in posterior:
         from staggered.modifier_effects import new_site_term
 

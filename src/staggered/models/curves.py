@@ -5,9 +5,9 @@ times (``e >= -anticipation``) every level is a random walk over event time:
 
 * ``theta(e)`` starts at ``theta(e_0) ~ Normal(0, effect_start_sd)`` and moves in steps of sd
   ``sigma_theta``;
-* a programme's curve walks away from ``theta`` with steps of sd ``sigma_group``, and a unit's
-  curve away from its programme's (or from ``theta``) with steps of sd ``sigma_unit``, both
-  from zero one step before the first effect time;
+* a programme's curve deviates from ``theta`` by ``Normal(0, sigma_group_start)`` at the first
+  effect time and then walks with steps of sd ``sigma_group``; a unit's curve deviates from its
+  programme's (or from ``theta``) in the same way (``sigma_unit_start``, ``sigma_unit``);
 * with effect modifiers (:mod:`staggered.modifiers`), ``x_i`` are the unit's modifiers
   standardised over the treated units and each coefficient curve ``b_j(e)`` walks from zero one
   step before the first effect time with steps of sd ``sigma_modifier_j ~
@@ -71,10 +71,17 @@ class _Block:
             dims=self.dim,
         )
 
-    def deviations(self, level: str, step_sd, rows: str) -> pt.TensorVariable:
-        """Non-centred deviations of each row (programme or unit) from its parent curve."""
+    def deviations(self, level: str, step_sd, rows: str, start_sd=None) -> pt.TensorVariable:
+        """Non-centred deviations of each row (programme or unit) from its parent curve.
+
+        On the effect walk the first effect time's deviation has sd ``start_sd`` (a site's own
+        level) and each later step ``step_sd`` (how its curve changes shape); placebo times
+        are independent with sd ``step_sd``.
+        """
         z = pm.Normal(f"delta_{level}{self.tag}_z", 0.0, 1.0, dims=(rows, self.dim))
-        return step_sd * (pt.cumsum(z, axis=1) if self.walk else z)
+        if not self.walk:
+            return step_sd * z
+        return pt.cumsum(pt.concatenate([start_sd * z[:, :1], step_sd * z[:, 1:]], axis=1), axis=1)
 
 
 def effect_curves(
@@ -120,19 +127,15 @@ def effect_curves(
     curves = pt.broadcast_to(theta[None, :], (n_treated, design.event_times.size))
     deviation = pt.zeros((n_treated, design.event_times.size))
     if group_pos is not None:
-        sigma_group = pm.HalfNormal("sigma_group", pri["group_step_sd"] * scale)
         delta_group = pm.Deterministic(
             "delta_group",
-            pt.concatenate(
-                [b.deviations("group", sigma_group * step, "group") for b, _ in blocks], axis=1
-            ),
+            _level_deviations(blocks, "group", "group", pri, scale, step, n_post),
             dims=("group", "event_time"),
         )
         deviation = deviation + delta_group[group_pos]
     if spec.unit_level:
-        sigma_unit = pm.HalfNormal("sigma_unit", pri["unit_step_sd"] * scale)
-        deviation = deviation + pt.concatenate(
-            [b.deviations("unit", sigma_unit * step, "treated_unit") for b, _ in blocks], axis=1
+        deviation = deviation + _level_deviations(
+            blocks, "unit", "treated_unit", pri, scale, step, n_post
         )
     curves = curves + deviation
     if design.panel.n_modifiers and n_post:
@@ -142,6 +145,23 @@ def effect_curves(
         explained = _modifier_term(design, spec, scale, step)
         curves = curves + pt.concatenate([pt.zeros((n_treated, n_pre)), explained], axis=1)
     return curves
+
+
+def _level_deviations(blocks, level, rows, pri, scale, step, n_post) -> pt.TensorVariable:
+    """Deviations of one level (``group`` or ``unit``) on every block of event times.
+
+    Scales ``sigma_{level}`` (random-walk step, per year) and, with effect times,
+    ``sigma_{level}_start`` (the deviation at the first effect time: a site whose effect is
+    larger from the start needs no large first step, which would also loosen its later ones).
+    """
+    sigma = pm.HalfNormal(f"sigma_{level}", pri[f"{level}_step_sd"] * scale)
+    start = (
+        pm.HalfNormal(f"sigma_{level}_start", pri[f"{level}_start_sd"] * scale) if n_post else None
+    )
+    return pt.concatenate(
+        [b.deviations(level, sigma * step, rows, start if b.walk else None) for b, _ in blocks],
+        axis=1,
+    )
 
 
 def _modifier_term(design: Design, spec: ModelSpec, scale: float, step: float):

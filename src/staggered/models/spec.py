@@ -22,6 +22,8 @@ DEFAULT_PRIORS = {
     "effect_step_sd": 0.05,
     "group_step_sd": 0.02,
     "unit_step_sd": 0.02,
+    "group_start_sd": 0.05,
+    "unit_start_sd": 0.05,
     "dispersion_sd": 0.1,
     "noise_sd": 0.5,
     "factor_sd": 0.05,
