@@ -1,0 +1,84 @@
+"""Key cells of the coverage study (benchmarks/coverage_study.py), pinned as slow tests.
+
+Each test generates one panel of the study's grid with its own seed (an independent generator
+that breaks the model's assumptions on purpose), fits the default model as the study does
+(2 chains x 500 draws after 1000 warm-up) and checks coverage and error against the panel's
+truth. Tolerances come from the session-6 study; the reasons are in each docstring.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+_BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _study():
+    if str(_BENCH) not in sys.path:
+        sys.path.insert(0, str(_BENCH))
+    spec = importlib.util.spec_from_file_location("coverage_study", _BENCH / "coverage_study.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _score(panel: str) -> dict:
+    study = _study()
+    item = {
+        "panel": panel,
+        "seed": study.dgp.get(panel).seed,
+        "model": "negbin-rw",
+        "draws": 500,
+        "tune": 1000,
+        "chains": 2,
+        "cs_control": "not-yet-treated",
+        "max_units": None,
+        "placebo": 0,
+    }
+    result = study.run_item(item)
+    assert not result["error"], result["error"]
+    return result
+
+
+@pytest.mark.slow
+def test_yearly_delayed_effect_cell():
+    """y01-delayed (150 areas x 14 years, delayed effect, site heterogeneity).
+
+    Measured: pooled coverage 1.00, unit coverage 0.94-0.97, pooled RMSE 0.0063-0.0065
+    (Callaway & Sant'Anna on the same panel: 0.0092).
+    """
+    r = _score("y01-delayed")
+    assert r["pooled_cov"] >= 0.8
+    assert 0.88 <= r["unit_cov"] <= 0.99
+    assert r["pooled_rmse_all"] <= 0.009
+
+
+@pytest.mark.slow
+def test_effects_larger_in_smaller_sites_cell():
+    """y16-size-heterogeneity: the effect is larger in smaller sites (count-weighted truth).
+
+    With one scale for a site deviation's first step and every later one (before session 6)
+    unit coverage was 0.84 and pooled RMSE 0.0131, failing both bounds; with the start scale
+    0.92 and 0.0108. The pooled curve is still about one point too large (coverage 0 of 8),
+    so pooled coverage is not asserted.
+    """
+    r = _score("y16-size-heterogeneity")
+    assert r["unit_cov"] >= 0.88
+    assert r["pooled_rmse_all"] <= 0.012
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="regression to the mean not solved: sites adopting after a high year (AR(1), "
+    "rho 0.7) read as a growing reduction, P(reduction) 0.99 at e = 8 (issue 11, part 2)",
+)
+def test_null_with_selection_after_high_year_cell():
+    """y07-null-rtm-0.7: no effect; areas adopt right after a high year (AR(1) shocks)."""
+    r = _score("y07-null-rtm-0.7")
+    assert not r["false_finding"]
+    assert r["pooled_cov"] >= 0.8
