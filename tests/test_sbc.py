@@ -75,3 +75,14 @@ def test_batched_replicates_match_sequential_fits():
     np.testing.assert_allclose(one["truth"], many["truth"])
     assert np.corrcoef(one["rank"], many["rank"])[0, 1] > 0.7
     assert (one["rank"] - many["rank"]).abs().mean() < 4
+
+
+def test_sbc_ranks_covariate_coefficients():
+    """With covariates in the template panel, their coefficient is simulated, fitted, ranked."""
+    small = {**SMALL, "n_units": 16, "draws": 100, "tune": 100, "workers": 1}
+    result = run_sbc("negbin-rw", replicates=3, random_seed=4, covariates=2, **small)
+    ranks = result.ranks.query("quantity == 'covariate_coef'")
+    assert len(ranks) == 3 and ranks["rank"].between(0, 49).all()
+    # the truths are the prior's draws: Normal(0, covariate_sd = 0.1), not all equal
+    assert ranks["truth"].abs().max() < 0.5 and ranks["truth"].nunique() == 3
+    assert result.settings["covariates"] == 2

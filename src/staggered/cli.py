@@ -264,6 +264,7 @@ def _run_sbc(args) -> int:
         n_groups=args.groups,
         n_periods=args.periods,
         freq=args.freq,
+        covariates=args.covariates,
         draws=args.draws,
         tune=args.tune,
         backend=args.backend,

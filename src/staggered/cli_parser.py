@@ -130,6 +130,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--groups", type=int, default=4)
     c.add_argument("--periods", type=int, default=10)
     c.add_argument("--freq", choices=["year", "quarter", "month"], default="year")
+    c.add_argument(
+        "--covariates",
+        type=int,
+        default=0,
+        help="time-varying covariates in the simulated panels (their coefficients are ranked)",
+    )
     c.add_argument("--draws", type=int, default=300, help="draws per replicate fit (300)")
     c.add_argument("--tune", type=int, default=300, help="warm-up per replicate fit (300)")
     c.add_argument(

@@ -37,13 +37,14 @@ from staggered.sbc_result import SBCResult, _uniformity, ecdf_difference
 __all__ = ["SBCResult", "ecdf_difference", "run_sbc", "sbc_task", "simulate_from_prior"]
 
 # counterfactual options' parameters, ranked when the spec has them (first factor's scale)
-OPTION_PARAMETERS = ("ar_rho", "sigma_factor")
+OPTION_PARAMETERS = ("ar_rho", "sigma_factor", "covariate_coef")
 # settings the compiled sampler depends on (its per-worker cache key)
 SAMPLER_SETTINGS = (
     "n_units",
     "n_groups",
     "n_periods",
     "freq",
+    "covariates",
     "random_seed",
     "fit_spec",
     "draws",
@@ -189,6 +190,7 @@ def run_sbc(
     checkpoint: str | Path | None = None,
     chunk_size: int = 10,
     batch: bool | None = None,
+    covariates: int = 0,
 ) -> SBCResult:
     """Run simulation-based calibration of a model spec.
 
@@ -233,6 +235,9 @@ def run_sbc(
         Replicates per vectorised NUTS call when ``batch``.
     batch : bool, optional
         Fit chunks of replicates in one vectorised call. Default: on when JAX sees a GPU.
+    covariates : int
+        Time-varying covariates in the template panel (0: none): both models then carry
+        covariate coefficients, and the first one is among the ranked quantities.
 
     Returns
     -------
@@ -258,6 +263,7 @@ def run_sbc(
         "n_groups": n_groups,
         "n_periods": n_periods,
         "freq": freq,
+        "covariates": covariates,
         "draws": draws,
         "tune": tune,
         "n_thin": n_thin,
@@ -273,7 +279,12 @@ def run_sbc(
         "chunk_size": chunk_size if batch else 1,
     }
     design = template_design(
-        n_units=n_units, n_groups=n_groups, n_periods=n_periods, freq=freq, random_seed=random_seed
+        n_units=n_units,
+        n_groups=n_groups,
+        n_periods=n_periods,
+        freq=freq,
+        random_seed=random_seed,
+        n_covariates=covariates,
     )
     logging.getLogger("pymc").setLevel(logging.WARNING)
     sim_model = build_model(design, sim_spec, **prior_settings(sim_spec))

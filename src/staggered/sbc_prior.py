@@ -38,9 +38,20 @@ SCALES = (
 
 
 def template_design(
-    *, n_units: int, n_groups: int, n_periods: int, freq: str, random_seed: int
+    *,
+    n_units: int,
+    n_groups: int,
+    n_periods: int,
+    freq: str,
+    random_seed: int,
+    n_covariates: int = 0,
 ) -> Design:
-    """Panel structure (units, periods, adoption, programmes, population) for SBC replicates."""
+    """Panel structure (units, periods, adoption, programmes, population) for SBC replicates.
+
+    With ``n_covariates``, time-varying covariates ``covariate_1, ...`` join the panel (each a
+    unit level plus a unit drift plus noise, seeded by ``random_seed``), so that the fitted and
+    simulating models have covariate coefficients (``covariate_coef``, ranked by SBC).
+    """
     sim = simulate(
         "delayed",
         n_units=n_units,
@@ -51,7 +62,18 @@ def template_design(
         adoption_years=(2015, 2016, 2017),
         random_seed=random_seed,
     )
-    panel = encode_panel(sim.panel, **sim.columns)
+    frame = sim.panel
+    names = [f"covariate_{k + 1}" for k in range(n_covariates)]
+    if names:
+        rng = np.random.default_rng([random_seed, 7])
+        unit = pd.factorize(frame[sim.columns["unit"]])[0]
+        step = pd.factorize(frame[sim.columns["time"]], sort=True)[0]
+        frame = frame.copy()
+        for name in names:
+            level, drift = rng.normal(size=(2, unit.max() + 1))
+            noise = rng.normal(scale=0.3, size=len(frame))
+            frame[name] = level[unit] + 0.1 * drift[unit] * step + noise
+    panel = encode_panel(frame, **sim.columns, covariates=names or None)
     return build_design(panel)
 
 
