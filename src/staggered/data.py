@@ -33,6 +33,12 @@ from staggered.errors import CSV_LINES, PanelError, Rows
 from staggered.errors import _fmt as _fmt  # re-exported: design.py uses it
 from staggered.grid import check_no_gaps, check_unique_cells, read_time
 from staggered.modifiers import check_modifier_names, read_modifier, unit_modifiers
+from staggered.outcomes import (
+    check_outcome_names,
+    exposure_list,
+    outcome_list,
+    read_outcome_columns,
+)
 from staggered.panel import Panel
 from staggered.period_kinds import NEVER
 from staggered.periods import FREQS, PERIODS_PER_YEAR, freq_name, parse_periods
@@ -47,9 +53,7 @@ from staggered.validation import (
     check_one_treatment_column,
     object_array,
     read_covariate,
-    read_exposure,
     read_group,
-    read_outcome,
     read_units,
 )
 
@@ -71,8 +75,8 @@ def encode_panel(
     *,
     unit: Hashable,
     time: Hashable,
-    outcome: Hashable,
-    exposure: Hashable | None = None,
+    outcome: Hashable | Sequence[Hashable],
+    exposure: Hashable | Sequence[Hashable] | None = None,
     adoption: Hashable | None = None,
     treated: Hashable | None = None,
     group: Hashable | None = None,
@@ -101,11 +105,14 @@ def encode_panel(
         months apart); otherwise it is refused. The regular grid from the first to the last
         period must have rows in every period; units may miss some periods (unbalanced panels
         are allowed).
-    outcome : str
+    outcome : str or list of str
         Column of outcomes: non-negative whole numbers for ``family="count"``, any finite
-        number for ``family="gaussian"``.
-    exposure : str, optional
-        Column of positive, finite exposures (e.g. population); ones if omitted.
+        number for ``family="gaussian"``. A list of columns (e.g. ``["emergency_admissions",
+        "ae_attendances"]``) is fitted jointly (:mod:`staggered.outcomes`); each passes the
+        same checks, and none may be named twice or also have another role.
+    exposure : str or list of str, optional
+        Column of positive, finite exposures (e.g. population); ones if omitted. With several
+        outcomes one column shared by all, or a list with one per outcome.
     adoption : str, optional
         Column with each unit's first treated period, constant within a unit. Empty, NaN, 0
         (as R's ``did`` ``first.treat = 0``), ``"never"`` or ``inf`` mean never treated.
@@ -178,7 +185,17 @@ def encode_panel(
     }
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or ())
     modifiers = [modifiers] if isinstance(modifiers, str) else list(modifiers or ())
-    check_columns_exist(df, columns, covariates, modifiers)
+    outcomes = outcome_list(outcome)
+    exposures = exposure_list(exposure, len(outcomes))
+    columns["outcome"], columns["exposure"] = outcomes[0], exposures[0]
+    more = [("outcome", c) for c in outcomes[1:]] + [("exposure", e) for e in exposures[1:]]
+    check_columns_exist(df, columns, covariates, modifiers, extra=more)
+    check_outcome_names(
+        outcomes,
+        exposures,
+        columns,
+        [("covariate", c) for c in covariates] + [("modifier", c) for c in modifiers],
+    )
     check_covariate_names(covariates, columns)
     check_modifier_names(modifiers, columns)
     check_one_treatment_column(adoption, treated)
@@ -192,12 +209,7 @@ def encode_panel(
     cells = {
         "unit": unit_code,
         "period": grid.code,
-        "y": read_outcome(df[outcome], outcome, family, rows),
-        "exposure": (
-            read_exposure(df[exposure], exposure, rows)
-            if exposure is not None
-            else np.ones(len(df), dtype=np.float64)
-        ),
+        **read_outcome_columns(df, outcomes, exposures, family, rows),
         "row": rows.index,
     }
     if covariates:
@@ -258,6 +270,8 @@ def encode_panel(
         covariate_names=tuple(covariates),
         covariate_shifts=shifts,
         modifier_names=tuple(modifiers),
+        outcome_names=tuple(outcomes) if len(outcomes) > 1 else (),
+        exposure_names=tuple(exposures) if len(outcomes) > 1 else (),
     )
 
 
@@ -402,6 +416,8 @@ def _assemble(
         "group_labels": group_labels,
         "covariates": cells["covariates"][order] if "covariates" in cells else None,
         "modifiers": cells.get("modifiers"),  # per unit (U, m), set once units are final
+        "outcomes": cells["outcomes"][order] if "outcomes" in cells else None,
+        "exposures": cells["exposures"][order] if "exposures" in cells else None,
     }
     for arr in arrays.values():
         if arr is not None:

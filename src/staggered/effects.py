@@ -27,10 +27,11 @@ import xarray as xr
 
 from staggered.design import Design
 from staggered.models.spec import ModelSpec
+from staggered.outcomes import design_for_outcome, outcome_names, posterior_for_outcome
 
 #: What every row of a posterior summary table reports about one quantity.
 SUMMARY_COLUMNS = ["mean", "sd", "lower", "upper", "level", "prob_negative"]
-COLUMNS = ["scope", "id", "event_time", "measure", *SUMMARY_COLUMNS]
+COLUMNS = ["outcome", "scope", "id", "event_time", "measure", *SUMMARY_COLUMNS]
 SCOPES = ("pooled", "predictive", "group", "unit")
 MEASURES = ("relative", "absolute", "per_1000", "cumulative")
 
@@ -266,13 +267,40 @@ def effects_table(
     Returns
     -------
     pandas.DataFrame
-        Columns ``scope,id,event_time,measure,mean,sd,lower,upper,level,prob_negative``.
+        Columns ``outcome,scope,id,event_time,measure,mean,sd,lower,upper,level,
+        prob_negative``: ``outcome`` names the outcome column (several with a joint fit of
+        several outcomes, each summarised from its own variables).
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
     unknown = set(scopes) - set(SCOPES)
     if unknown:
         raise ValueError(f"unknown scope(s) {sorted(unknown)}; choose from {SCOPES}")
+    names = outcome_names(design.panel)
+    parts = [
+        _outcome_effects(
+            posterior_for_outcome(posterior, name) if len(names) > 1 else posterior,
+            design_for_outcome(design, name),
+            spec,
+            level=level,
+            random_seed=random_seed,
+            scopes=scopes,
+        ).assign(outcome=name)
+        for name in names
+    ]
+    return sort_effects(pd.concat(parts, ignore_index=True))
+
+
+def _outcome_effects(
+    posterior: xr.Dataset,
+    design: Design,
+    spec: ModelSpec,
+    *,
+    level: float,
+    random_seed: int | None,
+    scopes: tuple[str, ...],
+) -> pd.DataFrame:
+    """The effects table of one outcome (no ``outcome`` column)."""
     cells = _CellDraws(posterior, design, spec)
     p = design.panel
     parts: list[pd.DataFrame] = []
@@ -287,16 +315,20 @@ def effects_table(
     if "unit" in scopes:
         labels = [str(u) for u in p.unit_labels]
         parts += _grouped(cells, cells.unit, labels, "unit", level)
-    return sort_effects(pd.concat(parts, ignore_index=True))
+    return pd.concat(parts, ignore_index=True)
 
 
 def sort_effects(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows in the contract's order: scope, id, measure, event time."""
+    """Rows in the contract's order: outcome (as first seen), scope, id, measure, event time."""
     order = {s: i for i, s in enumerate(SCOPES)}
     morder = {m: i for i, m in enumerate(MEASURES)}
-    table = table.assign(_s=table["scope"].map(order), _m=table["measure"].map(morder))
-    table = table.sort_values(["_s", "id", "_m", "event_time"], kind="stable")
-    return table.drop(columns=["_s", "_m"]).reset_index(drop=True)[COLUMNS]
+    table = table.assign(
+        _o=pd.factorize(table["outcome"])[0],
+        _s=table["scope"].map(order),
+        _m=table["measure"].map(morder),
+    )
+    table = table.sort_values(["_o", "_s", "id", "_m", "event_time"], kind="stable")
+    return table.drop(columns=["_o", "_s", "_m"]).reset_index(drop=True)[COLUMNS]
 
 
 # --- effects.csv: rounded for people (programs read posterior.nc or Fit.effects()) ------------

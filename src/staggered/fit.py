@@ -85,6 +85,50 @@ class Fit:
         """The validated panel."""
         return self.design.panel
 
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """The outcome columns fitted (one, or several fitted jointly)."""
+        from staggered.outcomes import outcome_names
+
+        return outcome_names(self.panel)
+
+    def outcome_fit(self, outcome: str) -> Fit:
+        """One outcome's view of a joint fit, read like a fit of that outcome alone.
+
+        Its posterior holds that outcome's variables without their ``"outcome::"`` prefix and
+        its panel that outcome's counts and exposure, so every single-outcome tool (figures,
+        :meth:`pretrends`, :mod:`staggered.compare`) works on it. A single-outcome fit is its
+        own view.
+
+        Parameters
+        ----------
+        outcome : str
+            One of :attr:`outcomes`.
+
+        Returns
+        -------
+        Fit
+        """
+        from staggered.outcomes import outcome_view
+
+        return outcome_view(self, outcome)
+
+    def joint(self, *, level: float | None = None):
+        """Joint estimands of a fit of several outcomes (see :func:`joint_table`).
+
+        P(reduction in both), P(reduction in one but not the other), the difference between
+        the outcomes' relative effects, and the correlation of site effects, pooled and per
+        site.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        from staggered.joint_effects import joint_table
+
+        level = self.config.get("level", 0.9) if level is None else level
+        return joint_table(self, level=level)
+
     def effects(self, *, level: float | None = None, scopes=None) -> pd.DataFrame:
         """Posterior effects table (DESIGN output contract).
 
@@ -131,6 +175,13 @@ class Fit:
         from staggered.modifier_effects import modifiers_table
 
         level = self.config.get("level", 0.9) if level is None else level
+        if len(self.outcomes) > 1:  # one block per outcome, named in a first column
+            parts = [
+                self.outcome_fit(name).modifiers(level=level).assign(outcome=name)
+                for name in self.outcomes
+            ]
+            table = pd.concat(parts, ignore_index=True)
+            return table[["outcome", *table.columns[:-1]]]
         return modifiers_table(self.idata.posterior, self.design, self.spec, level=level)
 
     def pretrends(self, *, rope: float = 0.02, level: float | None = None):
@@ -144,6 +195,7 @@ class Fit:
         """
         from staggered.checks import pretrend_check
 
+        self._one_outcome("pretrends")
         return pretrend_check(self, rope=rope, level=level)
 
     def sensitivity(self, *, level: float | None = None) -> pd.DataFrame:
@@ -155,7 +207,16 @@ class Fit:
         """
         from staggered.checks import breakdown_sensitivity
 
+        self._one_outcome("sensitivity")
         return breakdown_sensitivity(self, level=level)
+
+    def _one_outcome(self, method: str) -> None:
+        """Refuse a one-outcome method on a joint fit, naming the per-outcome call."""
+        if len(self.outcomes) > 1:
+            raise ValueError(
+                f"this fit has {len(self.outcomes)} outcomes ({', '.join(self.outcomes)}): "
+                f"call fit.outcome_fit(name).{method}() for one of them"
+            )
 
     def save(self, path: str | Path) -> Path:
         """Save to netCDF (reload with :func:`staggered.load`)."""
@@ -266,8 +327,8 @@ def fit(
     *,
     unit: str,
     time: str,
-    outcome: str,
-    exposure: str | None = None,
+    outcome: str | list[str],
+    exposure: str | list[str] | None = None,
     adoption: str | None = None,
     treated: str | None = None,
     group: str | None = None,
@@ -295,10 +356,17 @@ def fit(
     ----------
     data : pandas.DataFrame
         One row per unit x period (see the data contract in the docs).
-    unit, time, outcome : str
-        Column names of the unit id, the period and the outcome.
-    exposure : str, optional
-        Population (or other exposure) column; enters as a log offset.
+    unit, time : str
+        Column names of the unit id and the period.
+    outcome : str or list of str
+        The outcome column, or several (``["emergency_admissions", "ae_attendances"]``) fitted
+        jointly: each keeps its own counterfactual and pooled curve, and the site (and
+        programme) deviations are correlated across outcomes (:mod:`staggered.models.joint`).
+        :meth:`Fit.effects` then has rows for every outcome, :meth:`Fit.joint` the joint
+        estimands and :meth:`Fit.outcome_fit` each outcome's view.
+    exposure : str or list of str, optional
+        Population (or other exposure) column; enters as a log offset. With several outcomes
+        one shared column or one per outcome.
     adoption : str, optional
         First treated period of each unit (empty = never treated).
     treated : str, optional
@@ -398,6 +466,7 @@ def fit(
             "placebo": placebo,
             "covariates": [str(c) for c in panel.covariate_names],
             "modifiers": [str(c) for c in panel.modifier_names],
+            "outcomes": [str(c) for c in panel.outcome_names],
         },
     )
     result = fit_design(design, spec, **settings)

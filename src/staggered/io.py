@@ -34,8 +34,14 @@ def _compact(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
     drop = list(_NOT_SAVED)
     if _free_names(posterior, _model(design, spec, config)):
         drop += _RECOMPUTED
-    keep = posterior.drop_vars([v for v in drop if v in posterior])
+    # a joint fit's variables are prefixed with their outcome ("ae_attendances::eta0")
+    keep = posterior.drop_vars([v for v in posterior.data_vars if _base(v) in drop])
     return keep.map(lambda v: v.astype(np.float32) if v.dtype == np.float64 else v)
+
+
+def _base(name) -> str:
+    """A variable's name without a joint fit's ``"outcome::"`` prefix."""
+    return str(name).rsplit("::", 1)[-1]
 
 
 def _free_names(posterior: xr.Dataset, model) -> list[str]:
@@ -57,10 +63,11 @@ def _restore(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
     """Recompute the cell-level deterministics left out of the file, from the same model."""
     import pymc as pm
 
-    missing = [name for name in _RECOMPUTED if name not in posterior]
+    model = _model(design, spec, config)
+    wanted = [v.name for v in model.deterministics if _base(v.name) in _RECOMPUTED]
+    missing = [name for name in wanted if name not in posterior]
     if not missing:  # format 2 stored them
         return posterior
-    model = _model(design, spec, config)
     free = _free_names(posterior, model)
     if not free:  # nothing to recompute them from
         return posterior
@@ -108,6 +115,9 @@ def save(fit: Fit, path: str | Path) -> Path:
         cell["panel_covariates"] = (("panel_cell", "panel_covariate"), p.covariates)
     if p.modifiers is not None:
         unit["panel_modifiers"] = (("panel_unit", "panel_modifier"), p.modifiers)
+    if p.outcomes is not None:  # several outcomes, fitted jointly
+        cell["panel_outcomes"] = (("panel_cell", "panel_outcome"), p.outcomes)
+        cell["panel_exposures"] = (("panel_cell", "panel_outcome"), p.exposures)
     panel_ds = xr.Dataset({**cell, **unit})
     meta = {
         "unit_labels": _json_labels(p.unit_labels),
@@ -122,6 +132,8 @@ def save(fit: Fit, path: str | Path) -> Path:
         "covariate_names": _json_labels(p.covariate_names),
         "covariate_shifts": [None if np.isnan(x) else x for x in p.covariate_shifts],
         "modifier_names": _json_labels(p.modifier_names),
+        "outcome_names": _json_labels(p.outcome_names),
+        "exposure_names": [None if e is None else str(e) for e in p.exposure_names],
         "notes": list(p.notes),  # how periods and adoption values were read (Panel.summary)
     }
     idata = fit.idata.copy()
@@ -146,6 +158,18 @@ def save(fit: Fit, path: str | Path) -> Path:
         check = _compact(pre.idata.posterior, pre.design, pre.spec, pre.config)
         check.to_netcdf(str(path), mode="a", group="pretrend_posterior")
     return path
+
+
+def _outcome_arrays(const: xr.Dataset, meta: dict) -> dict:
+    """A joint fit's outcomes and exposures (``(N, K)``) and their names; {} for one outcome."""
+    if "panel_outcomes" not in const:
+        return {}
+    return {
+        "outcomes": const["panel_outcomes"].values.astype(np.float64),
+        "exposures": const["panel_exposures"].values.astype(np.float64),
+        "outcome_names": tuple(meta["outcome_names"]),
+        "exposure_names": tuple(meta["exposure_names"]),
+    }
 
 
 def load(path: str | Path) -> Fit:
@@ -207,6 +231,7 @@ def load(path: str | Path) -> Fit:
             else None
         ),
         modifier_names=tuple(meta.get("modifier_names", ())),
+        **_outcome_arrays(const, meta),
     )
     if int(attrs.get("staggered_format", 1)) < OLDEST_READABLE:
         raise ValueError(

@@ -74,6 +74,16 @@ class Panel:
         :mod:`staggered.modifiers`).
     modifier_names : tuple
         The ``m`` modifier column names, in the order of the columns of :attr:`modifiers`.
+    outcomes : numpy.ndarray or None
+        ``(N, K)`` float64 values of each outcome with several outcomes (fitted jointly, see
+        :mod:`staggered.outcomes`); None with one. ``y`` is then the first outcome.
+    exposures : numpy.ndarray or None
+        ``(N, K)`` float64 exposure of each outcome (columns repeat where outcomes share one);
+        ``exposure`` is the first outcome's.
+    outcome_names : tuple
+        The ``K`` outcome columns with several outcomes; ``()`` with one.
+    exposure_names : tuple
+        The exposure column of each outcome (None: no exposure); ``()`` with one outcome.
     """
 
     unit_labels: np.ndarray
@@ -97,6 +107,10 @@ class Panel:
     covariate_shifts: tuple[float, ...] = ()
     modifiers: np.ndarray | None = None
     modifier_names: tuple = ()
+    outcomes: np.ndarray | None = None
+    exposures: np.ndarray | None = None
+    outcome_names: tuple = ()
+    exposure_names: tuple = ()
 
     @property
     def n_units(self) -> int:
@@ -117,6 +131,11 @@ class Panel:
     def n_groups(self) -> int:
         """Number of groups (0 without a group column)."""
         return 0 if self.group_labels is None else len(self.group_labels)
+
+    @property
+    def n_outcomes(self) -> int:
+        """Number of outcome columns ``K`` (1 for a single outcome)."""
+        return max(len(self.outcome_names), 1)
 
     @property
     def n_covariates(self) -> int:
@@ -144,6 +163,8 @@ class Panel:
             exposure=self.exposure[cells],
             row_index=self.row_index[cells],
             covariates=None if self.covariates is None else self.covariates[cells],
+            outcomes=None if self.outcomes is None else self.outcomes[cells],
+            exposures=None if self.exposures is None else self.exposures[cells],
         )
 
     def summary(self) -> str:
@@ -182,6 +203,11 @@ class Panel:
         ]
         lines.append("Cohorts (first treated period): " + _fmt(cohort_sizes, limit=20))
         lines += [f"Note: {note}" for note in self.notes]
+        if self.n_outcomes > 1:
+            lines.append(
+                f"Outcomes: {self.n_outcomes} ({_fmt([repr(c) for c in self.outcome_names])}; "
+                "fitted jointly, site deviations correlated across outcomes)"
+            )
         if self.group_labels is not None and self.group_idx is not None:
             lines.append(self._groups_line())
         if self.n_covariates:

@@ -38,9 +38,14 @@ def check_columns_exist(
     columns: dict[str, Any],
     covariates: Sequence[Hashable] = (),
     modifiers: Sequence[Hashable] = (),
+    extra: Sequence[tuple[str, Hashable]] = (),
 ) -> None:
-    """Every column named for a role, and every covariate and modifier column, exists."""
+    """Every column named for a role, and every covariate and modifier column, exists.
+
+    ``extra`` lists more ``(role, name)`` pairs: the second and later outcomes and exposures.
+    """
     named = [(role, name) for role, name in columns.items() if name is not None]
+    named += [(role, name) for role, name in extra if name is not None]
     named += [("covariate", name) for name in covariates]
     named += [("modifier", name) for name in modifiers]
     unknown = [f"{role}={name!r}" for role, name in named if name not in df.columns]

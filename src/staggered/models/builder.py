@@ -160,6 +160,23 @@ def _covariate_effects(
     return pt.dot(zbar, coef), pt.dot(z - zbar[p.unit_idx], coef)
 
 
+def model_coords(design: Design, spec: ModelSpec) -> dict:
+    """The coords every model of ``design`` shares (outcomes of a joint model included)."""
+    p = design.panel
+    t_unit = design.treated_units
+    coords = {
+        "unit": [str(u) for u in p.unit_labels],
+        "period": list(p.period_labels),
+        "event_time": design.event_times.tolist(),
+        "treated_unit": [str(u) for u in p.unit_labels[t_unit]],
+        "effect_cell": np.arange(design.effect_cells.size),
+        "cell": np.arange(p.n_cells),
+    }
+    if spec.group_level and p.group_idx is not None:
+        coords["group"] = [str(g) for g in p.group_labels[np.unique(p.group_idx[t_unit])]]
+    return coords
+
+
 def build_model(
     design: Design,
     spec: ModelSpec,
@@ -189,6 +206,32 @@ def build_model(
         (and ``covariate`` with covariates).
         Deterministics ``eta0`` (counterfactual linear predictor) and ``tau`` (per effect
         cell) and ``unit_effect`` (treated unit x event time) feed :mod:`staggered.effects`.
+        A panel with several outcomes gets the joint model of :mod:`staggered.models.joint`
+        (each outcome's variables prefixed ``"outcome::"``).
+    """
+    if design.panel.n_outcomes > 1:
+        from staggered.models.joint import build_joint_model
+
+        return build_joint_model(design, spec, prior_loc=prior_loc, prior_scale=prior_scale)
+    with pm.Model(coords=model_coords(design, spec)) as model:
+        add_outcome_terms(design, spec, prior_loc=prior_loc, prior_scale=prior_scale)
+    return model
+
+
+def add_outcome_terms(
+    design: Design,
+    spec: ModelSpec,
+    *,
+    prior_loc: float | None = None,
+    prior_scale: float | None = None,
+    innovations: dict | None = None,
+) -> None:
+    """Add one outcome's counterfactual, effect curves and likelihood to the current model.
+
+    The model (or a named sub-model of a joint model) must have :func:`model_coords`.
+    ``innovations`` (see :func:`staggered.models.curves.effect_curves`) replaces the
+    standard-normal steps of the programme and unit deviations (joint models: correlated
+    across outcomes).
     """
     p = design.panel
     pri = spec.priors
@@ -199,82 +242,72 @@ def build_model(
         scale = float(prior_scale)
     eff = design.effect_cells
     t_unit = design.treated_units
-    has_groups = spec.group_level and p.group_idx is not None
-    coords = {
-        "unit": [str(u) for u in p.unit_labels],
-        "period": list(p.period_labels),
-        "event_time": design.event_times.tolist(),
-        "treated_unit": [str(u) for u in p.unit_labels[t_unit]],
-        "effect_cell": np.arange(eff.size),
-        "cell": np.arange(p.n_cells),
-    }
-    if has_groups:
+    group_pos = None
+    if spec.group_level and p.group_idx is not None:
         treated_groups = np.unique(p.group_idx[t_unit])
-        coords["group"] = [str(g) for g in p.group_labels[treated_groups]]
         group_pos = np.searchsorted(treated_groups, p.group_idx[t_unit])
+    model = pm.modelcontext(None)
+    unit_idx = pm.Data("unit_idx", p.unit_idx, dims="cell")
+    period_idx = pm.Data("period_idx", p.period_idx, dims="cell")
 
-    with pm.Model(coords=coords) as model:
-        unit_idx = pm.Data("unit_idx", p.unit_idx, dims="cell")
-        period_idx = pm.Data("period_idx", p.period_idx, dims="cell")
+    # --- untreated counterfactual -----------------------------------------------------
+    mu_alpha = pm.Normal("mu_alpha", loc, pri["intercept_sd"] * scale)
+    sigma_alpha = pm.HalfNormal("sigma_alpha", pri["unit_sd"] * scale)
+    covariate_unit, covariate_cell = _covariate_effects(design, spec, scale)
+    alpha = pm.Normal("alpha", mu_alpha + covariate_unit, sigma_alpha, dims="unit")
+    gamma = _period_effects(design, spec, scale)
+    eta0 = alpha[unit_idx] + gamma[period_idx]
+    if spec.unit_trend:
+        beta = _unit_trends(design, spec, scale)
+        eta0 = eta0 + beta[unit_idx] * design.period_time[p.period_idx]
+    if spec.factors:
+        # interactive fixed effects: loadings shrunk per factor, factors sum to zero over
+        # periods (their mean would trade off against the intercepts)
+        model.add_coord("factor_index", np.arange(spec.factors))
+        sigma_factor = pm.HalfNormal("sigma_factor", pri["factor_sd"] * scale, dims="factor_index")
+        loading_z = pm.Normal("factor_loading_z", 0.0, 1.0, dims=("unit", "factor_index"))
+        factor = pm.ZeroSumNormal("factor", sigma=1.0, dims=("factor_index", "period"))
+        loading = loading_z * sigma_factor
+        eta0 = eta0 + (loading[unit_idx] * factor.T[period_idx]).sum(axis=-1)
+    if covariate_cell is not None:
+        eta0 = eta0 + covariate_cell
+    if spec.is_count:
+        eta0 = eta0 + np.log(p.exposure)
 
-        # --- untreated counterfactual -----------------------------------------------------
-        mu_alpha = pm.Normal("mu_alpha", loc, pri["intercept_sd"] * scale)
-        sigma_alpha = pm.HalfNormal("sigma_alpha", pri["unit_sd"] * scale)
-        covariate_unit, covariate_cell = _covariate_effects(design, spec, scale)
-        alpha = pm.Normal("alpha", mu_alpha + covariate_unit, sigma_alpha, dims="unit")
-        gamma = _period_effects(design, spec, scale)
-        eta0 = alpha[unit_idx] + gamma[period_idx]
-        if spec.unit_trend:
-            beta = _unit_trends(design, spec, scale)
-            eta0 = eta0 + beta[unit_idx] * design.period_time[p.period_idx]
-        if spec.factors:
-            # interactive fixed effects: loadings shrunk per factor, factors sum to zero over
-            # periods (their mean would trade off against the intercepts)
-            model.add_coord("factor_index", np.arange(spec.factors))
-            sigma_factor = pm.HalfNormal(
-                "sigma_factor", pri["factor_sd"] * scale, dims="factor_index"
-            )
-            loading_z = pm.Normal("factor_loading_z", 0.0, 1.0, dims=("unit", "factor_index"))
-            factor = pm.ZeroSumNormal("factor", sigma=1.0, dims=("factor_index", "period"))
-            loading = loading_z * sigma_factor
-            eta0 = eta0 + (loading[unit_idx] * factor.T[period_idx]).sum(axis=-1)
-        if covariate_cell is not None:
-            eta0 = eta0 + covariate_cell
-        if spec.is_count:
-            eta0 = eta0 + np.log(p.exposure)
+    # --- effects on treated cells ----------------------------------------------------
+    unit_effect = pm.Deterministic(
+        "unit_effect",
+        effect_curves(design, spec, scale, group_pos, innovations=innovations),
+        dims=("treated_unit", "event_time"),
+    )
+    tau = pm.Deterministic(
+        "tau", unit_effect[design.cell_treated_unit, design.effect_index], dims="effect_cell"
+    )
+    noise_mult = 1.0
+    y_observed = p.y
+    if spec.ar1:
+        y_observed = pm.Data("y_observed", p.y, dims="cell")
+        eta0, noise_mult = _ar1_counterfactual(design, spec, eta0, tau, y_observed)
+    pm.Deterministic("eta0", eta0[eff], dims="effect_cell")
+    _likelihood(spec, pt.inc_subtensor(eta0[eff], tau), noise_mult, y_observed, scale)
 
-        # --- effects on treated cells ----------------------------------------------------
-        unit_effect = pm.Deterministic(
-            "unit_effect",
-            effect_curves(design, spec, scale, group_pos if has_groups else None),
-            dims=("treated_unit", "event_time"),
+
+def _likelihood(spec: ModelSpec, eta, noise_mult, y_observed, scale: float) -> None:
+    """The observed outcome given its linear predictor ``eta`` (per cell)."""
+    pri = spec.priors
+    if spec.likelihood == "negbin":
+        cv = pm.HalfNormal("dispersion_cv", pri["dispersion_sd"])
+        pm.NegativeBinomial(
+            "y",
+            mu=pt.exp(eta),
+            alpha=1.0 / (cv * noise_mult) ** 2,
+            observed=y_observed,
+            dims="cell",
         )
-        tau = pm.Deterministic(
-            "tau", unit_effect[design.cell_treated_unit, design.effect_index], dims="effect_cell"
-        )
-        noise_mult = 1.0
-        y_observed = p.y
-        if spec.ar1:
-            y_observed = pm.Data("y_observed", p.y, dims="cell")
-            eta0, noise_mult = _ar1_counterfactual(design, spec, eta0, tau, y_observed)
-        pm.Deterministic("eta0", eta0[eff], dims="effect_cell")
-        eta = pt.inc_subtensor(eta0[eff], tau)
-
-        # --- likelihood ---------------------------------------------------------------------
-        if spec.likelihood == "negbin":
-            cv = pm.HalfNormal("dispersion_cv", pri["dispersion_sd"])
-            pm.NegativeBinomial(
-                "y",
-                mu=pt.exp(eta),
-                alpha=1.0 / (cv * noise_mult) ** 2,
-                observed=y_observed,
-                dims="cell",
-            )
-        elif spec.likelihood == "poisson":
-            pm.Poisson("y", mu=pt.exp(eta), observed=y_observed, dims="cell")
-        else:
-            # zero-avoiding: a half-normal put mass on near-noiseless data, which NUTS could not
-            # fit (SBC flagged sigma_y); Gamma(2) has mean noise_sd * scale
-            sigma_y = pm.Gamma("sigma_y", alpha=2.0, beta=2.0 / (pri["noise_sd"] * scale))
-            pm.Normal("y", mu=eta, sigma=sigma_y * noise_mult, observed=y_observed, dims="cell")
-    return model
+    elif spec.likelihood == "poisson":
+        pm.Poisson("y", mu=pt.exp(eta), observed=y_observed, dims="cell")
+    else:
+        # zero-avoiding: a half-normal put mass on near-noiseless data, which NUTS could not
+        # fit (SBC flagged sigma_y); Gamma(2) has mean noise_sd * scale
+        sigma_y = pm.Gamma("sigma_y", alpha=2.0, beta=2.0 / (pri["noise_sd"] * scale))
+        pm.Normal("y", mu=eta, sigma=sigma_y * noise_mult, observed=y_observed, dims="cell")

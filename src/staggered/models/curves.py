@@ -71,14 +71,18 @@ class _Block:
             dims=self.dim,
         )
 
-    def deviations(self, level: str, step_sd, rows: str, start_sd=None) -> pt.TensorVariable:
+    def deviations(
+        self, level: str, step_sd, rows: str, start_sd=None, z=None
+    ) -> pt.TensorVariable:
         """Non-centred deviations of each row (programme or unit) from its parent curve.
 
         On the effect walk the first effect time's deviation has sd ``start_sd`` (a site's own
         level) and each later step ``step_sd`` (how its curve changes shape); placebo times
-        are independent with sd ``step_sd``.
+        are independent with sd ``step_sd``. ``z`` (rows x block times) replaces the
+        standard-normal steps (a joint model's steps, correlated across outcomes).
         """
-        z = pm.Normal(f"delta_{level}{self.tag}_z", 0.0, 1.0, dims=(rows, self.dim))
+        if z is None:
+            z = pm.Normal(f"delta_{level}{self.tag}_z", 0.0, 1.0, dims=(rows, self.dim))
         if not self.walk:
             return step_sd * z
         return pt.cumsum(pt.concatenate([start_sd * z[:, :1], step_sd * z[:, 1:]], axis=1), axis=1)
@@ -89,12 +93,17 @@ def effect_curves(
     spec: ModelSpec,
     scale: float,
     group_pos: np.ndarray | None,
+    innovations: dict | None = None,
 ) -> pt.TensorVariable:
     """Log effect of each treated unit at each event time (treated_unit x event_time).
 
     Adds the deterministics ``theta`` (event_time), with programmes ``delta_group`` (group x
     event_time), and with modifiers ``modifier_coef`` and ``site_deviation``.
+    ``innovations`` maps ``"group"`` / ``"unit"`` to standard-normal steps (rows x
+    effect_time) to use instead of fresh ones on the effect walk (a joint model's steps,
+    correlated across outcomes, :mod:`staggered.models.joint`).
     """
+    innovations = innovations or {}
     if spec.curve == "cohort":
         if design.panel.n_modifiers:
             raise ValueError(
@@ -129,13 +138,13 @@ def effect_curves(
     if group_pos is not None:
         delta_group = pm.Deterministic(
             "delta_group",
-            _level_deviations(blocks, "group", "group", pri, scale, step, n_post),
+            _level_deviations(blocks, "group", "group", pri, scale, step, n_post, innovations),
             dims=("group", "event_time"),
         )
         deviation = deviation + delta_group[group_pos]
     if spec.unit_level:
         deviation = deviation + _level_deviations(
-            blocks, "unit", "treated_unit", pri, scale, step, n_post
+            blocks, "unit", "treated_unit", pri, scale, step, n_post, innovations
         )
     curves = curves + deviation
     if design.panel.n_modifiers and n_post:
@@ -147,19 +156,31 @@ def effect_curves(
     return curves
 
 
-def _level_deviations(blocks, level, rows, pri, scale, step, n_post) -> pt.TensorVariable:
+def _level_deviations(
+    blocks, level, rows, pri, scale, step, n_post, innovations
+) -> pt.TensorVariable:
     """Deviations of one level (``group`` or ``unit``) on every block of event times.
 
     Scales ``sigma_{level}`` (random-walk step, per year) and, with effect times,
     ``sigma_{level}_start`` (the deviation at the first effect time: a site whose effect is
     larger from the start needs no large first step, which would also loosen its later ones).
+    ``innovations[level]``, if given, are the effect walk's standard-normal steps.
     """
     sigma = pm.HalfNormal(f"sigma_{level}", pri[f"{level}_step_sd"] * scale)
     start = (
         pm.HalfNormal(f"sigma_{level}_start", pri[f"{level}_start_sd"] * scale) if n_post else None
     )
     return pt.concatenate(
-        [b.deviations(level, sigma * step, rows, start if b.walk else None) for b, _ in blocks],
+        [
+            b.deviations(
+                level,
+                sigma * step,
+                rows,
+                start if b.walk else None,
+                innovations.get(level) if b.walk else None,
+            )
+            for b, _ in blocks
+        ],
         axis=1,
     )
 
