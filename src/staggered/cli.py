@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 def write_outputs(fit, out: Path) -> pd.DataFrame:
     """Write effects.csv, posterior.nc, diagnostics.json, summary.txt, figures, report.html.
 
-    With effect modifiers also ``modifiers.csv`` (:meth:`Fit.modifiers`) and ``modifiers.png``.
+    With effect modifiers also ``modifiers.csv`` (:meth:`Fit.modifiers`) and ``modifiers.png``;
+    with several outcomes ``joint.csv`` (:meth:`Fit.joint`) and ``outcomes.png``.
 
     An unconverged fit's ``summary.txt`` opens with the WARNING line, its ``diagnostics.json``
     has ``"converged": false`` and the problems, and its figures and report say so too.
@@ -35,6 +36,9 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
 
     # rounded for people (effects_for_csv); full precision: posterior.nc, Fit.effects()
     effects_for_csv(effects).to_csv(out / "effects.csv", index=False)
+    from staggered.cli_outcomes import write_joint_outputs
+
+    write_joint_outputs(fit, out)
     if fit.panel.n_modifiers:
         from staggered.modifier_effects import modifiers_for_csv
 
@@ -100,13 +104,18 @@ def _print_headline(
     pooled = effects[(effects["scope"] == "pooled")]
     measure = "relative" if fit.spec.is_count else "absolute"
     pooled = pooled[pooled["measure"] == measure]
-    print(f"\nPooled {measure} effect by event time ({fit.config['level']:.0%} intervals):")
-    print(
-        pooled[["event_time", "mean", "lower", "upper", "prob_negative"]]
-        .round(4)
-        .to_string(index=False)
-    )
-    if fit.pretrend is not None:
+    if len(fit.outcomes) > 1 and fit.spec.is_count:
+        from staggered.cli_outcomes import joint_headline
+
+        print(joint_headline(fit, rope))
+    else:
+        print(f"\nPooled {measure} effect by event time ({fit.config['level']:.0%} intervals):")
+        print(
+            pooled[["event_time", "mean", "lower", "upper", "prob_negative"]]
+            .round(4)
+            .to_string(index=False)
+        )
+    if fit.pretrend is not None and len(fit.outcomes) == 1:
         print()
         if warning:
             print("Not interpretable (the sampler did not converge):")
@@ -114,6 +123,7 @@ def _print_headline(
     if fit.panel.n_modifiers:
         print(_modifiers_headline(fit))
     written = "effects.csv, modifiers.csv" if fit.panel.n_modifiers else "effects.csv"
+    written += ", joint.csv" if len(fit.outcomes) > 1 and fit.spec.is_count else ""
     print(
         f"\nWrote {out}/{written}, posterior.nc, diagnostics.json, summary.txt, "
         "figures and report.html"
@@ -167,6 +177,7 @@ def _fit_kwargs(args) -> dict:
 
 
 def _run_fit(args) -> int:
+    from staggered.cli_outcomes import column_list
     from staggered.data import read_panel_csv
     from staggered.fit import fit
 
@@ -175,8 +186,8 @@ def _run_fit(args) -> int:
         df,
         unit=args.unit,
         time=args.time,
-        outcome=args.outcome,
-        exposure=args.exposure,
+        outcome=column_list(args.outcome, df.columns),
+        exposure=column_list(args.exposure, df.columns),
         adoption=args.adoption,
         treated=args.treated,
         group=args.group,
@@ -290,15 +301,33 @@ def _run_sbc(args) -> int:
 
 
 def _run_compare_sites(args) -> int:
-    import pandas as pd
 
-    from staggered import compare
     from staggered.diagnostics import problems_text
     from staggered.io import load
-    from staggered.tables import compare_sites_text
 
     fit = load(args.results / "posterior.nc")
     warning = problems_text(fit.diagnostics)
+    _print_warning(warning)
+    for name in fit.outcomes:  # one comparison per outcome; files named after it if several
+        tag = f"_{name}" if len(fit.outcomes) > 1 else ""
+        if tag:
+            print(f"\n=== Outcome: {name} ===")
+        _compare_sites(fit.outcome_fit(name), args, tag)
+    if len(fit.outcomes) > 1 and fit.spec.is_count:
+        from staggered.cli_outcomes import print_sites_side_by_side
+
+        print_sites_side_by_side(fit, args.results, args.scope, args.event_time)
+    _print_warning(warning)
+    return 0
+
+
+def _compare_sites(fit, args, tag: str) -> None:
+    """Ranks, pairwise probabilities, time to detection and averted counts of one outcome."""
+    import pandas as pd
+
+    from staggered import compare
+    from staggered.tables import compare_sites_text
+
     window = None
     if args.window:
         try:
@@ -323,8 +352,7 @@ def _run_compare_sites(args) -> int:
     ttd = compare.time_to_detectable(effects, threshold=args.threshold, scope=args.scope)
     averted = compare.averted(effects, scope=args.scope)
     pd.set_option("display.width", 120)
-    _print_warning(warning)
-    prefix = args.results / f"compare_{args.scope}"
+    prefix = args.results / f"compare_{args.scope}{tag}"
     print(
         compare_sites_text(
             ranks,
@@ -337,13 +365,11 @@ def _run_compare_sites(args) -> int:
             prefix=str(prefix),
         )
     )
-    ranks.to_csv(args.results / f"compare_{args.scope}_ranks.csv", index=False)
-    matrix.to_csv(args.results / f"compare_{args.scope}_pairwise.csv")
-    ttd.to_csv(args.results / f"compare_{args.scope}_detectable.csv", index=False)
-    averted.to_csv(args.results / f"compare_{args.scope}_averted.csv", index=False)
-    print(f"\nWrote {args.results}/compare_{args.scope}_*.csv")
-    _print_warning(warning)
-    return 0
+    ranks.to_csv(f"{prefix}_ranks.csv", index=False)
+    matrix.to_csv(f"{prefix}_pairwise.csv")
+    ttd.to_csv(f"{prefix}_detectable.csv", index=False)
+    averted.to_csv(f"{prefix}_averted.csv", index=False)
+    print(f"\nWrote {prefix}_*.csv")
 
 
 def _run_report(args) -> int:

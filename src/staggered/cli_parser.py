@@ -76,8 +76,19 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="period column: int years, 2019Q3, 2019-07, financial years 2019/20, or dates",
     )
-    f.add_argument("--outcome", required=True, help="outcome column (counts for count models)")
-    f.add_argument("--exposure", help="exposure column (population), log offset")
+    f.add_argument(
+        "--outcome",
+        required=True,
+        action="append",
+        help="outcome column (counts for count models); repeat it or give a comma list to fit "
+        "several outcomes jointly (writes joint.csv and outcomes.png)",
+    )
+    f.add_argument(
+        "--exposure",
+        action="append",
+        help="exposure column (population), log offset; with several outcomes one shared "
+        "column or one per outcome (repeated or a comma list)",
+    )
     f.add_argument("--adoption", help="first treated period column (empty = never)")
     f.add_argument("--treated", help="0/1 treated column, instead of --adoption")
     f.add_argument("--group", help="programme column (second pooling level)")

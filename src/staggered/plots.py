@@ -240,10 +240,16 @@ def write_figures(fit, out) -> list:
     """Write the main figures of a fit as PNGs into ``out``; return their paths.
 
     ``event_study.png`` always; ``sites.png``, ``forest.png`` and ``ranks.png`` for count
-    models; ``modifiers.png`` with effect modifiers.
+    models; ``modifiers.png`` with effect modifiers. A fit of several outcomes writes each
+    outcome's figures as ``<outcome>_<figure>.png`` and ``outcomes.png``
+    (:mod:`staggered.outcome_figures`).
     """
     import matplotlib.pyplot as plt
 
+    if len(fit.outcomes) > 1:  # each outcome's figures, and sites' effects on two outcomes
+        from staggered.outcome_figures import write_outcome_figures
+
+        return write_outcome_figures(fit, out)
     out = Path(out)
     paths = []
     figures = {"event_study.png": lambda: event_study(fit)}

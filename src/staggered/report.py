@@ -148,6 +148,10 @@ def build_report(fit, *, command: str | None = None, results: str | Path | None 
     so. ``results`` (the folder of the fit's ``posterior.nc``) completes the commands the
     report suggests.
     """
+    if len(fit.outcomes) > 1:  # outcomes side by side, then each outcome's report
+        from staggered.outcome_report import build_joint_report
+
+        return build_joint_report(fit, command=command, results=results)
     p = fit.panel
     d = fit.diagnostics
     count = fit.spec.is_count
