@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from staggered.plots import _finish, _pct, wrap_title
+from staggered.plots import _finish, wrap_title
 
 __all__ = ["outcome_scatter", "scatter_event_time", "write_outcome_figures"]
 
@@ -77,8 +77,10 @@ def outcome_scatter(
         ax.annotate(str(site), (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(0, color="grey", lw=0.8)
-    _pct(ax, "x")
-    _pct(ax, "y")
+    from matplotlib.ticker import PercentFormatter
+
+    for axis in (ax.xaxis, ax.yaxis):  # effects of a few percent: one decimal
+        axis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     ax.set_xlabel(f"effect on {a} (relative)")
     ax.set_ylabel(f"effect on {b} (relative)")
     joint = fit.joint()
