@@ -10,6 +10,7 @@ EXAMPLES = {
     "examples/fit_from_script.py": ["--draws", "20", "--tune", "20", "--chains", "1"],
     "examples/compare_sites.py": ["--draws", "20", "--tune", "20", "--chains", "1"],
     "examples/validity_checks.py": ["--draws", "20", "--tune", "20", "--chains", "1"],
+    "examples/two_outcomes.py": ["--draws", "20", "--tune", "20", "--chains", "1"],
     "examples/run_sbc.py": [
         "--replicates",
         "3",
