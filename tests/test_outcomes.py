@@ -104,6 +104,28 @@ def test_cli_outcome_repeated_or_comma_list():
     assert column_list(None, ["x"]) is None
 
 
+# ------------------------------------------------------------------ the simulator
+
+
+def test_simulated_site_deviations_correlate_as_set():
+    from staggered.simulate import simulate
+
+    sim = simulate("two-outcomes", n_units=600, random_seed=5)
+    assert sim.columns["outcome"] == [A, B]
+    unit = sim.truth[(sim.truth.scope == "unit") & (sim.truth.event_time == 0)]
+    wide = unit.pivot(index="id", columns="outcome", values="value")
+    # at e = 0 the pooled curves are 0 (admissions' effect is delayed): the truth is the site's
+    # first deviation step, whose correlation across outcomes is rho = 0.8
+    rho = np.corrcoef(np.log1p(wide[A]), np.log1p(wide[B]))[0, 1]
+    assert rho == pytest.approx(0.8, abs=0.05)
+    assert np.log1p(wide[A]).std() == pytest.approx(0.03, rel=0.1)
+    late = sim.truth[(sim.truth.scope == "pooled") & (sim.truth.event_time == 5)]
+    assert late.set_index("outcome")["value"][A] == pytest.approx(-0.05, abs=0.01)
+    assert late.set_index("outcome")["value"][B] == pytest.approx(0.0, abs=0.01)
+    step = sim.truth[sim.truth.measure == "step_correlation"]["value"]
+    assert step.tolist() == [0.8]
+
+
 # ------------------------------------------------------------------ the joint model
 
 

@@ -252,11 +252,11 @@ def _run_simulate(args) -> int:
     sim.truth.to_csv(truth_path, index=False, float_format="%.6g")
     cols = sim.columns
     print(f"Wrote {args.out} ({len(sim.panel)} rows) and {truth_path}")
-    print(
-        f"Fit it with: staggered fit {args.out} --unit {cols['unit']} --time {cols['time']} "
-        f"--outcome {cols['outcome']} --exposure {cols['exposure']} "
-        f"--adoption {cols['adoption']} --group {cols['group']} --out results/"
+    flags = " ".join(
+        f"--{role} {','.join(name) if isinstance(name, list) else name}"
+        for role, name in cols.items()
     )
+    print(f"Fit it with: staggered fit {args.out} {flags} --out results/")
     return 0
 
 
@@ -301,75 +301,9 @@ def _run_sbc(args) -> int:
 
 
 def _run_compare_sites(args) -> int:
+    from staggered.cli_sites import run_compare_sites
 
-    from staggered.diagnostics import problems_text
-    from staggered.io import load
-
-    fit = load(args.results / "posterior.nc")
-    warning = problems_text(fit.diagnostics)
-    _print_warning(warning)
-    for name in fit.outcomes:  # one comparison per outcome; files named after it if several
-        tag = f"_{name}" if len(fit.outcomes) > 1 else ""
-        if tag:
-            print(f"\n=== Outcome: {name} ===")
-        _compare_sites(fit.outcome_fit(name), args, tag)
-    if len(fit.outcomes) > 1 and fit.spec.is_count:
-        from staggered.cli_outcomes import print_sites_side_by_side
-
-        print_sites_side_by_side(fit, args.results, args.scope, args.event_time)
-    _print_warning(warning)
-    return 0
-
-
-def _compare_sites(fit, args, tag: str) -> None:
-    """Ranks, pairwise probabilities, time to detection and averted counts of one outcome."""
-    import pandas as pd
-
-    from staggered import compare
-    from staggered.tables import compare_sites_text
-
-    window = None
-    if args.window:
-        try:
-            first, last = (int(v) for v in args.window.split(","))
-        except ValueError as err:
-            raise ValueError(
-                f"--window must be two integers like 3,5, got {args.window!r}"
-            ) from err
-        window = (first, last)
-    draws = compare.site_effect_draws(
-        fit, scope=args.scope, event_time=args.event_time, window=window
-    )
-    first, last = draws.attrs["window"]
-    where = f"event time {first}" if first == last else f"event times {first}..{last}"
-    n_all = fit.effects(scopes=(args.scope,)).query("event_time >= 0")["id"].nunique()
-    noun = "areas" if args.scope == "unit" else "programmes"
-    where += f" ({draws.shape[1]} of {n_all} {noun} observed there)"
-    ranks = compare.ranks(draws, level=fit.config.get("level", 0.9))
-    sites = args.sites.split(",") if args.sites else list(ranks["id"].head(8))
-    matrix = compare.pairwise(draws, sites)
-    effects = fit.effects(scopes=(args.scope,))
-    ttd = compare.time_to_detectable(effects, threshold=args.threshold, scope=args.scope)
-    averted = compare.averted(effects, scope=args.scope)
-    pd.set_option("display.width", 120)
-    prefix = args.results / f"compare_{args.scope}{tag}"
-    print(
-        compare_sites_text(
-            ranks,
-            matrix,
-            ttd,
-            averted,
-            scope=args.scope,
-            where=where,
-            threshold=args.threshold,
-            prefix=str(prefix),
-        )
-    )
-    ranks.to_csv(f"{prefix}_ranks.csv", index=False)
-    matrix.to_csv(f"{prefix}_pairwise.csv")
-    ttd.to_csv(f"{prefix}_detectable.csv", index=False)
-    averted.to_csv(f"{prefix}_averted.csv", index=False)
-    print(f"\nWrote {prefix}_*.csv")
+    return run_compare_sites(args)
 
 
 def _run_report(args) -> int:

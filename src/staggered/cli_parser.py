@@ -16,7 +16,7 @@ class _Scenarios:
     def _names(self) -> list[str]:
         from staggered.simulate import SCENARIOS
 
-        return [*sorted(SCENARIOS), "prior"]
+        return [*sorted(SCENARIOS), "prior", "two-outcomes"]
 
     def __iter__(self):
         return iter(self._names())

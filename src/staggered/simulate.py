@@ -172,7 +172,11 @@ def simulate(
         One of :data:`SCENARIOS` (``delayed``, ``jcurve``, ``temporary``, ``clustered``,
         ``null-rtm``, ``diverging``, ``factor``, ``anticipation``), or ``prior``: every
         parameter drawn from the prior of spec ``model`` (see
-        :func:`staggered.sbc_prior.simulate_from_prior`; only the panel-size arguments apply).
+        :func:`staggered.sbc_prior.simulate_from_prior`; only the panel-size arguments apply), or
+        ``two-outcomes``: emergency admissions with a delayed effect and A&E attendances with
+        none, sites' deviations correlated 0.8 across them (yearly; see
+        :func:`staggered.simulate_outcomes.simulate_outcomes`, default 12 periods; only
+        ``n_units``, ``n_periods``, ``start_year`` and ``random_seed`` apply).
     n_units, n_groups : int
         Number of areas and programmes. Treated areas are spread over the programmes;
         never-treated areas have an empty programme (as ``start``): they belong to none.
@@ -219,9 +223,21 @@ def simulate(
             freq=freq,
             random_seed=0 if random_seed is None else random_seed,
         )
+    if scenario == "two-outcomes":
+        from staggered.simulate_outcomes import simulate_outcomes
+
+        if freq != "year":
+            raise ValueError("the two-outcomes scenario is yearly: use freq='year'")
+        return simulate_outcomes(
+            n_units=n_units,
+            n_periods=12 if n_periods is None else n_periods,
+            start_year=start_year,
+            random_seed=random_seed,
+        )
     if scenario not in SCENARIOS:
         raise ValueError(
-            f"unknown scenario {scenario!r}; choose one of {[*sorted(SCENARIOS), 'prior']}"
+            f"unknown scenario {scenario!r}; choose one of "
+            f"{[*sorted(SCENARIOS), 'prior', 'two-outcomes']}"
         )
     if freq not in PERIODS_PER_YEAR:
         raise ValueError(f"freq must be one of {sorted(PERIODS_PER_YEAR)}, got {freq!r}")
