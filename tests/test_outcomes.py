@@ -327,6 +327,23 @@ def test_cli_fits_two_outcomes_and_compares_sites_side_by_side(sim, tmp_path):
     assert (tmp_path / "res" / f"compare_unit_{B}_ranks.csv").exists()
 
 
+def test_joint_sbc_ranks_every_quantity():
+    """Plumbing of the joint model's SBC (two replicates; calibration needs 100+)."""
+    from staggered.sbc_outcomes import run_joint_sbc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_joint_sbc(replicates=2, n_units=10, n_periods=6, draws=30, tune=40, n_thin=20)
+    ranks = result.ranks
+    expected = {"unit_corr"} | {f"{o}:{s}" for o in OUTCOMES for s in ("sigma_unit", "sigma_theta")}
+    assert expected <= set(ranks["quantity"])
+    assert any(q.startswith(f"{B}:pooled[e=") for q in ranks["quantity"])
+    assert ranks["rank"].between(0, 20).all() and (ranks["n_draws"] == 20).all()
+    corr = ranks.loc[ranks.quantity == "unit_corr", "truth"]
+    assert corr.between(-1, 1).all() and corr.nunique() == 2  # one prior draw per replicate
+    assert set(result.summary["quantity"]) == set(ranks["quantity"])
+
+
 # ------------------------------------------------------------------ recovery (slow)
 
 

@@ -127,7 +127,10 @@ class Fit:
         from staggered.joint_effects import joint_table
 
         level = self.config.get("level", 0.9) if level is None else level
-        return joint_table(self, level=level)
+        key = ("joint", level)
+        if key not in self._effects_cache:  # the report and figures ask for it several times
+            self._effects_cache[key] = joint_table(self, level=level)
+        return self._effects_cache[key].copy()
 
     def effects(self, *, level: float | None = None, scopes=None) -> pd.DataFrame:
         """Posterior effects table (DESIGN output contract).
