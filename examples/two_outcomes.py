@@ -1,6 +1,7 @@
 """Emergency admissions and A&E attendances in one fit: which sites cut both?
 
-    python examples/two_outcomes.py [--draws 500 --tune 500 --chains 2 --out outcomes_demo/]
+    python examples/two_outcomes.py [--draws 1000 --tune 1000 --chains 4 --target-accept 0.95
+                                     --out outcomes_demo/]
 
 Simulates a panel of 30 areas over 12 years in which the programme cuts emergency admissions
 with a delay and leaves A&E attendances alone on average, while sites that do better on one
@@ -31,6 +32,7 @@ def main(argv=None) -> None:
     ap.add_argument("--draws", type=int, default=500)
     ap.add_argument("--tune", type=int, default=500)
     ap.add_argument("--chains", type=int, default=2)
+    ap.add_argument("--target-accept", type=float, default=0.9)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path("outcomes_demo"))
     args = ap.parse_args(argv)
@@ -43,6 +45,7 @@ def main(argv=None) -> None:
         draws=args.draws,
         tune=args.tune,
         chains=args.chains,
+        target_accept=args.target_accept,
         random_seed=args.seed,
     )
     print(fit)
