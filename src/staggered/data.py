@@ -8,7 +8,8 @@ The work is split by seam: :mod:`staggered.period_kinds` reads period values (ca
 financial) and :mod:`staggered.periods` places them on a grid; :mod:`staggered.grid` (time
 column), :mod:`staggered.validation` (other columns) and :mod:`staggered.adoption` hold one
 function per rule; :mod:`staggered.covariates` standardises covariates and checks them for a
-shift at adoption; :mod:`staggered.panel` holds the encoded :class:`Panel`. Everything is
+shift at adoption; :mod:`staggered.outcomes` reads several outcome columns; :mod:`staggered.panel`
+holds the encoded :class:`Panel`. Everything is
 importable from here.
 """
 

@@ -14,6 +14,9 @@ scope is therefore weighted by expected counts. ``predictive`` is the effect in 
 drawn from the hierarchy (new programme and unit deviations), scaled to the average treated
 site at e for ``absolute`` and to the treated units' rate for ``per_1000``.
 
+Every row names its outcome (``outcome`` column); a fit of several outcomes
+(:mod:`staggered.outcomes`) is summarised outcome by outcome, each from its own variables.
+
 For the Gaussian model the effect is additive: only ``absolute`` (the mean of mu1 - mu0 over
 C) and ``cumulative`` are reported.
 """

@@ -133,7 +133,7 @@ class Fit:
         return self._effects_cache[key].copy()
 
     def effects(self, *, level: float | None = None, scopes=None) -> pd.DataFrame:
-        """Posterior effects table (DESIGN output contract).
+        """Posterior effects table (DESIGN output contract), one block per outcome.
 
         Parameters
         ----------

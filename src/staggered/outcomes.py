@@ -161,10 +161,9 @@ def outcome_view(fit, name: str):
     """One outcome's view of a joint fit (:meth:`staggered.fit.Fit.outcome_fit`)."""
     import arviz as az
 
+    panel_for_outcome(fit.panel, name)  # checks the name
     if len(fit.outcomes) == 1:
-        panel_for_outcome(fit.panel, name)  # checks the name
         return fit
-    panel_for_outcome(fit.panel, name)
     posterior = posterior_for_outcome(fit.idata.posterior, name)
     view = type(fit)(
         idata=az.InferenceData(posterior=posterior),
