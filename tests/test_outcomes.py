@@ -161,7 +161,8 @@ def test_joint_model_has_prefixed_outcomes_and_correlated_steps(sim):
     # deviate from the pooled curves with correlation 0.9 across outcomes
     fixed = pm.do(
         model,
-        {"unit_corr_cpc0": np.array([0.95]), f"{A}::sigma_unit": 0.05, f"{B}::sigma_unit": 0.05},
+        {"unit_corr_cpc0": np.array([0.95])}
+        | {f"{o}::sigma_unit{s}": 0.05 for o in (A, B) for s in ("", "_start")},
     )
     ua, ub, ta, tb = pm.draw(
         [fixed[f"{A}::unit_effect"], fixed[f"{B}::unit_effect"], fixed[f"{A}::theta"]]

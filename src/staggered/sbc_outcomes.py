@@ -29,7 +29,8 @@ from staggered.fit import fit_design
 from staggered.models import load_spec
 from staggered.models.joint import build_joint_model
 from staggered.outcomes import design_for_outcome, posterior_for_outcome
-from staggered.sbc import COUNT_PRIOR_LOC, SBCResult, _uniformity
+from staggered.sbc_prior import COUNT_PRIOR_LOC
+from staggered.sbc_result import SBCResult, _uniformity
 from staggered.simulate_outcomes import OUTCOMES, simulate_outcomes
 
 __all__ = ["joint_quantities", "run_joint_sbc"]
