@@ -14,3 +14,5 @@ staggered sbc --model poisson-rw "${common[@]}" --draws 200 --tune 200 --out poi
 # counterfactual options (100 replicates each): AR(1) outcomes are drawn period by period
 staggered sbc --model negbin-rw-ar1 "${common[@]}" --replicates 100 --draws 200 --tune 200 --out negbin-rw-ar1 || true
 staggered sbc --model negbin-rw-factor "${common[@]}" --replicates 100 --draws 200 --tune 200 --out negbin-rw-factor || true
+# covariates (100 replicates): two time-varying covariates in the template panel, covariate_coef ranked
+staggered sbc --model negbin-rw --covariates 2 "${common[@]}" --replicates 100 --draws 200 --tune 200 --out negbin-rw-covariates || true
