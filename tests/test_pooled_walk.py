@@ -1,4 +1,4 @@
-"""The pooled walk's two parameterisations (centred levels, non-centred steps): one model."""
+"""Effect walks: the pooled walk's two parameterisations are one model; site start scales."""
 
 import numpy as np
 import pymc as pm

@@ -208,7 +208,8 @@ def predictive_tau(posterior: xr.Dataset, design: Design, rng: np.random.Generat
     for level in ("group", "unit"):
         if f"sigma_{level}" in posterior:
             sd = np.repeat(_draws(posterior, f"sigma_{level}")[:, None] * step, theta.shape[1], 1)
-            if f"sigma_{level}_start" in posterior:  # fits saved before the start scale
+            # fits saved before the start scale have none: their first step is a step
+            if f"sigma_{level}_start" in posterior:
                 sd[:, 0] = _draws(posterior, f"sigma_{level}_start")
             tau += np.cumsum(sd * rng.standard_normal(theta.shape), axis=1)
     if "modifier_coef" in posterior:
