@@ -53,10 +53,77 @@ def test_ar_lag_points_to_the_previous_observed_cell_of_the_same_unit():
     assert gap.max() == 2  # B: 2011 -> 2013
 
 
-def test_ar1_counterfactual_carries_rho_to_the_k_times_the_previous_deviation():
-    """eta0 on an effect cell = fixed part + rho^k (log(y_prev + 0.5) - fixed_prev - tau_prev)."""
+def _yearly_and_quarterly_panels():
+    rows = []
+    for area, start in (("A", "2014"), ("B", "2012"), ("C", ""), ("D", "2016")):
+        for year in range(2010, 2017):
+            rows.append((area, year, 100 + year - 2000, 10_000, start))
+    yearly = _panel(rows)
+    rows = []
+    for area, start in (("A", "2013Q1"), ("B", "2010Q3"), ("C", "")):
+        for year in range(2010, 2015):
+            for q in range(1, 5):
+                rows.append((area, f"{year}Q{q}", 100 + q, 10_000, start))
+    return yearly, _panel(rows)
+
+
+def test_selection_cells_are_the_year_before_adoption_of_anchored_units():
+    yearly, quarterly = _yearly_and_quarterly_panels()
+    from staggered.models.builder import selection_cells
+
+    def cells(design):
+        c = selection_cells(design)
+        p = design.panel
+        return sorted(
+            (str(p.unit_labels[p.unit_idx[i]]), str(p.period_labels[p.period_idx[i]])) for i in c
+        )
+
+    assert cells(build_design(yearly)) == [("A", "2013"), ("B", "2011"), ("D", "2015")]
+    # with anticipation the window moves back; B's one untreated cell is then its anchor
+    assert cells(build_design(yearly, anticipation=1)) == [("A", "2012"), ("D", "2014")]
+    # placebo cells carry their own effects and are not shifted
+    assert cells(build_design(yearly, placebo=1)) == []
+    assert cells(build_design(yearly, comparison="never-treated")) == []
+    # a year of quarters; B (adopting 2010Q3) has only two untreated quarters
+    assert cells(build_design(quarterly)) == [("A", f"2012Q{q}") for q in range(1, 5)]
+
+
+@pytest.mark.parametrize("ar1", [False, True])
+def test_selection_shock_enters_the_likelihood_of_the_selection_cells_only(ar1):
+    """The shift changes the fit of the year before adoption but not the counterfactual of an
+    effect cell: with ar1 the deviation carried over is the observed one, shift included."""
+    yearly, _ = _yearly_and_quarterly_panels()
+    design = build_design(yearly)
+    spec = stg.load_spec("negbin-rw-ar1" if ar1 else "negbin-rw").replace(selection_shock=True)
+    model = build_model(design, spec)
+    point = model.initial_point()
+    free = model.free_RVs
+    constrained = []  # each free variable's value on its own scale, at the initial point
+    for rv in free:
+        value = point[model.rvs_to_values[rv].name]
+        transform = model.rvs_to_transforms.get(rv)
+        constrained.append(value if transform is None else transform.backward(value).eval())
+    eta0_fn = model.compile_fn(model["eta0"], inputs=free, point_fn=False, on_unused_input="ignore")
+    logp_fn = model.compile_logp(vars=model.observed_RVs)
+    shock = [rv.name for rv in free].index("selection_shock")
+
+    def at(shift):
+        values = list(constrained)
+        values[shock] = np.asarray(shift)
+        return eta0_fn(*values), logp_fn({**point, "selection_shock": np.asarray(shift)})
+
+    (eta_a, logp_a), (eta_b, logp_b) = at(0.0), at(0.3)
+    np.testing.assert_allclose(eta_a, eta_b)
+    assert abs(logp_a - logp_b) > 1.0
+    assert "selection_shock" not in build_model(design, stg.load_spec("negbin-rw")).named_vars
+
+
+@pytest.mark.parametrize("selection_shock", [False, True])
+def test_ar1_counterfactual_carries_rho_to_the_k_times_the_previous_deviation(selection_shock):
+    """eta0 on an effect cell = fixed part + rho^k (log(y_prev + 0.5) - fixed_prev - tau_prev)
+    (the selection shock is not subtracted: it is part of the deviation that reverts)."""
     design = build_design(_holey_panel())
-    spec = stg.load_spec("negbin-rw-ar1")
+    spec = stg.load_spec("negbin-rw-ar1").replace(selection_shock=selection_shock)
     model = build_model(design, spec)
     point = model.initial_point()
     rng = np.random.default_rng(0)
@@ -176,7 +243,8 @@ def test_options_fit_and_report_effects(small_sim, model):
     assert pooled["mean"].notna().all() and len(pooled) > 0
 
 
-def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome():
+@pytest.mark.parametrize("selection_shock", [False, True])
+def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome(selection_shock):
     """The SBC truth (eta0 from the period-by-period simulator) equals the model's own eta0
     evaluated at the same parameters with the simulated outcome in its lags, and the compiled
     sampler's posterior deterministics use the outcome it is given."""
@@ -185,7 +253,7 @@ def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome
     from staggered.compiled import CompiledNUTS
     from staggered.sbc_prior import prior_outcomes, prior_settings, template_design
 
-    spec = stg.load_spec("negbin-rw-ar1")
+    spec = stg.load_spec("negbin-rw-ar1").replace(selection_shock=selection_shock)
     design = template_design(n_units=12, n_groups=2, n_periods=7, freq="year", random_seed=1)
     model = build_model(design, spec, **prior_settings(spec))
     prior = pm.sample_prior_predictive(draws=3, model=model, random_seed=2)

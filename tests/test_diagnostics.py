@@ -86,6 +86,11 @@ def test_rhat_just_over_the_limit_does_not_read_equal():
     assert len(problems) == 4
     _comparisons_read_true(problems)
     assert "min bulk ESS 399.96 < 400.00 required" in problems
+    # the slowest variable is named where the fit recorded it
+    diag.update(worst_rhat_var="sigma_unit", worst_ess_bulk_var="sigma_unit_start")
+    problems = find_problems(diag)
+    assert "max R-hat 1.200 > 1.010 allowed (chains disagree; worst: sigma_unit)" in problems
+    assert "min bulk ESS 399.96 < 400.00 required (worst: sigma_unit_start)" in problems
 
 
 def test_saved_diagnostics_with_nulls_and_without_numbers():
@@ -120,3 +125,12 @@ def test_problems_text_is_one_plain_line():
     assert text.startswith("WARNING: the sampler did not converge: max R-hat 1.310 > 1.010")
     assert "min bulk ESS 12.1 < 50.0 required" in text and "2 divergent transitions" in text
     assert "Do not interpret" in text and "\n" not in text
+
+
+def test_diagnose_names_the_slowest_variable():
+    """A stuck chain on one variable: the diagnostics name it, with its R-hat and ESS."""
+    stuck = np.concatenate([RNG.normal(0, 0.1, (1, 200)), RNG.normal(3, 0.1, (1, 200))])
+    diag = diagnose(az.from_dict(posterior={**POSTERIOR, "stuck": stuck}))
+    assert diag["worst_rhat_var"] == "stuck" and diag["max_rhat"] > 1.5
+    assert diag["worst_ess_bulk_var"] == "stuck" and diag["min_ess_bulk"] < 20
+    assert any(p.endswith("(worst: stuck)") for p in find_problems(diag))

@@ -114,18 +114,28 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
         warnings.simplefilter("ignore", RuntimeWarning)
         if n_chains > 1:
             rhat = az.rhat(post, var_names=names)
-            out["max_rhat"] = float(np.nanmax([float(rhat[v].max()) for v in names]))
+            out["max_rhat"], out["worst_rhat_var"] = _extreme(rhat, names, np.nanmax)
         else:
             out["max_rhat"] = float("nan")
         ess_b = az.ess(post, var_names=names, method="bulk")
         ess_t = az.ess(post, var_names=names, method="tail")
-    out["min_ess_bulk"] = float(np.nanmin([float(ess_b[v].min()) for v in names]))
-    out["min_ess_tail"] = float(np.nanmin([float(ess_t[v].min()) for v in names]))
+    out["min_ess_bulk"], out["worst_ess_bulk_var"] = _extreme(ess_b, names, np.nanmin)
+    out["min_ess_tail"], out["worst_ess_tail_var"] = _extreme(ess_t, names, np.nanmin)
     stats = idata.get("sample_stats")
     div = stats.get("diverging") if stats is not None else None
     out["divergences"] = int(div.sum()) if div is not None else 0
     out.update(tree_depth_stats(stats, max_tree_depth=max_tree_depth))
     return out
+
+
+def _extreme(stat, names: list[str], pick) -> tuple[float, str]:
+    """The most extreme value of a per-variable statistic and the variable it belongs to."""
+    values = [float(pick(stat[v].values)) for v in names]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        best = float(pick(values))
+    worst = next((n for n, v in zip(names, values, strict=True) if v == best), "")
+    return best, worst
 
 
 def tree_depth_stats(sample_stats, *, max_tree_depth: int = DEFAULT_MAX_TREE_DEPTH) -> dict:
@@ -221,13 +231,16 @@ def find_problems(diagnostics: dict) -> list[str]:
     rhat = _number(d.get("max_rhat"))
     if rhat is not None and rhat > RHAT_MAX:
         a, b = _compared(rhat, RHAT_MAX, ">", 3)
-        problems.append(f"max R-hat {a} > {b} allowed (chains disagree)")
+        problems.append(f"max R-hat {a} > {b} allowed (chains disagree{_on(d, 'rhat')})")
     floor = ess_required(d)
     for kind in ("bulk", "tail"):
         ess = _number(d.get(f"min_ess_{kind}"))
         if ess is not None and ess < floor:
             a, b = _compared(ess, floor, "<", 1)
-            problems.append(f"min {kind} ESS {a} < {b} required")
+            where = _on(d, f"ess_{kind}")
+            problems.append(
+                f"min {kind} ESS {a} < {b} required" + (f" ({where[2:]})" if where else "")
+            )
     div = _number(d.get("divergences"))
     if div is not None and div > 0:
         n = int(div)
@@ -241,6 +254,12 @@ def find_problems(diagnostics: dict) -> list[str]:
             "(trajectories cut short: the posterior may be unexplored)"
         )
     return problems
+
+
+def _on(d: dict, stat: str) -> str:
+    """``"; worst: name"`` for the variable with the worst ``stat``, or ``""`` if not known."""
+    name = d.get(f"worst_{stat}_var")
+    return f"; worst: {name}" if name else ""
 
 
 def is_converged(diagnostics: dict) -> bool:

@@ -476,7 +476,9 @@ def fit(
     result.source_panel = panel
     if check_design is not None:
         settings["random_seed"] = result.config["random_seed"]
-        result.pretrend = fit_design(check_design, spec, warn=False, **settings)
+        # without the selection shock: a high year before adoption is what the check must see
+        check_spec = spec.replace(selection_shock=False)
+        result.pretrend = fit_design(check_design, check_spec, warn=False, **settings)
         for problem in result.pretrend.diagnostics["problems"]:
             warnings.warn(
                 f"Sampling problem in the pre-trend check fit: {problem}.",

@@ -20,6 +20,7 @@ from staggered.data import encode_panel
 from staggered.design import Design, build_design
 from staggered.effects import estimand_draws
 from staggered.models import ModelSpec, build_model, load_spec
+from staggered.models.builder import selection_cells
 from staggered.simulate import simulate
 
 # fixed prior centres, so that the prior does not depend on the simulated data
@@ -164,7 +165,8 @@ def _ar1_outcomes(
 
     Returns the outcomes and the counterfactual linear predictor ``eta0`` (draws x cells).
 
-    ``log mu_it = f_it + tau_it + rho^k d_i,prev`` with ``d = log(y + 0.5) - f - tau`` (counts)
+    ``log mu_it = f_it + tau_it [+ psi] + rho^k d_i,prev`` with ``d = log(y + 0.5) - f - tau``
+    (counts; ``psi`` the selection shock, on the year before adoption)
     or ``y - f - tau`` (Gaussian); a unit's first cell has its noise scale inflated by
     ``1 / sqrt(1 - rho^2)``. SBC of the AR specs checks this simulator and the model together.
     """
@@ -185,6 +187,10 @@ def _ar1_outcomes(
     tau = np.zeros_like(fixed)
     tau[:, design.effect_cells] = value("tau")
     rho = value("ar_rho")[:, None]
+    # the selection shift sits in eta but not in the expected log rate, so it carries over
+    shift = np.zeros_like(fixed)
+    if "selection_shock" in params:
+        shift[:, selection_cells(design)] = value("selection_shock")[:, None]
     lag, gap = design.ar_lag
     noise_mult = np.where(lag[None, :] < 0, 1.0 / np.sqrt(1.0 - rho**2), 1.0)
     rng = np.random.default_rng([seed, 1])
@@ -193,7 +199,7 @@ def _ar1_outcomes(
     deviation = np.zeros_like(fixed)
     for t in range(p.n_periods):
         cells = np.flatnonzero(p.period_idx == t)
-        eta = fixed[:, cells] + tau[:, cells]
+        eta = fixed[:, cells] + tau[:, cells] + shift[:, cells]
         has = lag[cells] >= 0
         carried = rho ** gap[cells][has] * deviation[:, lag[cells][has]]
         eta[:, has] += carried

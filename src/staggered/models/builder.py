@@ -21,6 +21,7 @@ from staggered.covariates import standardise, unit_means
 from staggered.design import Design
 from staggered.models.curves import effect_curves
 from staggered.models.spec import ModelSpec
+from staggered.periods import PERIODS_PER_YEAR
 
 
 def outcome_scale(design: Design, spec: ModelSpec) -> tuple[float, float]:
@@ -64,6 +65,37 @@ def _ar1_counterfactual(design: Design, spec: ModelSpec, eta0, tau, y_observed):
     first = np.flatnonzero(lag_cell < 0)
     noise_mult = pt.set_subtensor(pt.ones(p.n_cells)[first], 1.0 / pt.sqrt(1.0 - rho**2))
     return eta0, noise_mult
+
+
+def selection_cells(design: Design) -> np.ndarray:
+    """Cells in the year before each adopting unit's first effect time (not effect cells).
+
+    The window is one year of periods (4 quarters, 12 months) ending just before
+    ``-anticipation``: the cells whose high values could have triggered adoption. Only units
+    with an untreated cell before the window get one (the others' level rests on the window),
+    and none with ``comparison="never-treated"``, whose treated units keep a single base cell.
+    """
+    if design.comparison == "never-treated":
+        return np.array([], dtype=np.int64)
+    p = design.panel
+    per_year = PERIODS_PER_YEAR.get(p.freq, 1)
+    first = design.first_effect_time
+    e = design.event_time
+    untreated = ~design.effect_cell
+    window = (e >= first - per_year) & (e < first) & untreated
+    before = (e < first - per_year) & untreated & (e != design.NO_EVENT)
+    anchored = np.zeros(p.n_units, dtype=bool)
+    anchored[p.unit_idx[before]] = True
+    return np.flatnonzero(window & anchored[p.unit_idx])
+
+
+def _selection_shock(design: Design, spec: ModelSpec, scale: float):
+    """Per-cell shift for the year before adoption (pooled ``selection_shock``), or None."""
+    cells = selection_cells(design)
+    if not spec.selection_shock or cells.size == 0:
+        return None
+    psi = pm.Normal("selection_shock", 0.0, spec.priors["selection_shock_sd"] * scale)
+    return pt.set_subtensor(pt.zeros(design.panel.n_cells)[cells], psi)
 
 
 def _unit_trends(design: Design, spec: ModelSpec, scale: float) -> pt.TensorVariable:
@@ -288,6 +320,11 @@ def add_outcome_terms(
     if spec.ar1:
         y_observed = pm.Data("y_observed", p.y, dims="cell")
         eta0, noise_mult = _ar1_counterfactual(design, spec, eta0, tau, y_observed)
+    shock = _selection_shock(design, spec, scale)
+    if shock is not None:
+        # added after the AR term, so with ar1 it stays in the unit's deviation from its
+        # expected log rate and reverts after adoption at the AR rate
+        eta0 = eta0 + shock
     pm.Deterministic("eta0", eta0[eff], dims="effect_cell")
     _likelihood(spec, pt.inc_subtensor(eta0[eff], tau), noise_mult, y_observed, scale)
 

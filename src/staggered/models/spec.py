@@ -30,6 +30,7 @@ DEFAULT_PRIORS = {
     "cohort_effect_sd": 1.0,
     "covariate_sd": 0.1,
     "modifier_step_sd": 0.02,
+    "selection_shock_sd": 0.1,
 }
 
 
@@ -54,6 +55,12 @@ class ModelSpec:
         times the unit's deviation from its expected untreated log rate in its previous
         observed period (``k`` periods earlier; the effect is removed on effect cells), so a
         high pre-adoption year is expected to revert.
+    selection_shock : bool
+        Model the selection of sites after a high year: the year before adoption (the last
+        ``periods per year`` cells before the first effect time) of every adopting unit carries
+        a pooled shift ``selection_shock ~ Normal(0, selection_shock_sd)``, so that year does
+        not raise the unit's intercept and trend. With ``ar1`` the shift is part of the
+        unit's deviation and so reverts after adoption at the learnt AR rate.
     factors : int
         Number of latent factors (interactive fixed effects ``lambda_i . f_t``) in the
         counterfactual, with shrinkage on each factor's loadings; 0 for none.
@@ -80,6 +87,7 @@ class ModelSpec:
     unit_trend: bool = True
     cohort_trends: bool = False
     ar1: bool = False
+    selection_shock: bool = False
     factors: int = 0
     curve: str = "rw"
     group_level: bool = True
@@ -105,6 +113,7 @@ class ModelSpec:
                 "unit_trend": self.unit_trend,
                 "cohort_trends": self.cohort_trends,
                 "ar1": self.ar1,
+                "selection_shock": self.selection_shock,
                 "factors": self.factors,
             },
             "effect": {
@@ -136,11 +145,11 @@ def spec_from_dict(d: dict) -> ModelSpec:
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     cf = d.get("counterfactual", {})
-    bad_cf = set(cf) - {"unit_trend", "cohort_trends", "ar1", "factors"}
+    allowed_cf = {"unit_trend", "cohort_trends", "ar1", "selection_shock", "factors"}
+    bad_cf = set(cf) - allowed_cf
     if bad_cf:
         raise ValueError(
-            f"unknown counterfactual key(s) {sorted(bad_cf)}; allowed: "
-            "['ar1', 'cohort_trends', 'factors', 'unit_trend']"
+            f"unknown counterfactual key(s) {sorted(bad_cf)}; allowed: {sorted(allowed_cf)}"
         )
     factors = cf.get("factors", 0)
     if isinstance(factors, bool) or not isinstance(factors, int) or not 0 <= factors <= 5:
@@ -163,6 +172,7 @@ def spec_from_dict(d: dict) -> ModelSpec:
         unit_trend=bool(cf.get("unit_trend", True)),
         cohort_trends=bool(cf.get("cohort_trends", False)),
         ar1=bool(cf.get("ar1", False)),
+        selection_shock=bool(cf.get("selection_shock", False)),
         factors=int(factors),
         curve=curve,
         group_level=bool(eff.get("group_level", True)),
