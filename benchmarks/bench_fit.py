@@ -83,7 +83,7 @@ def main() -> None:
         "min_ess_tail": d["min_ess_tail"],
         "min_ess_bulk_per_s": round(d["min_ess_bulk"] / d["seconds"], 2),
         "divergences": d["divergences"],
-        "slowest": {k: v for k, v in d.items() if "worst" in k or "slowest" in k},
+        "slowest": {k: v for k, v in d.items() if k.startswith("worst_")},
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from staggered.plots import event_study  # noqa: E402
 # the pre-trend check is a separate fit on untreated cells; only the default's is read below
 VARIANTS = {
     "default": {},
-    "ar1": {"model": "negbin-rw-ar1", "placebo": 0},
+    "iid": {"model": "negbin-rw-iid", "placebo": 0},
     "factor": {"model": "negbin-rw-factor", "placebo": 0},
     "never-treated": {"comparison": "never-treated", "placebo": 0},
 }

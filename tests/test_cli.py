@@ -114,7 +114,7 @@ def test_unknown_column_is_reported(panel_csv, tmp_path, capsys):
 def test_specs_lists_shipped_models(capsys):
     assert main(["specs"]) == 0
     out = capsys.readouterr().out
-    for name in ("negbin-rw", "negbin-rw-ar1", "negbin-rw-factor", "poisson-rw", "normal-rw"):
+    for name in ("negbin-rw", "negbin-rw-iid", "negbin-rw-factor", "poisson-rw", "normal-rw"):
         assert f"{name}  " in out
 
 

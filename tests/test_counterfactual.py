@@ -94,7 +94,7 @@ def test_selection_shock_enters_the_likelihood_of_the_selection_cells_only(ar1):
     effect cell: with ar1 the deviation carried over is the observed one, shift included."""
     yearly, _ = _yearly_and_quarterly_panels()
     design = build_design(yearly)
-    spec = stg.load_spec("negbin-rw-ar1" if ar1 else "negbin-rw").replace(selection_shock=True)
+    spec = stg.load_spec("negbin-rw" if ar1 else "negbin-rw-iid").replace(selection_shock=True)
     model = build_model(design, spec)
     point = model.initial_point()
     free = model.free_RVs
@@ -115,7 +115,8 @@ def test_selection_shock_enters_the_likelihood_of_the_selection_cells_only(ar1):
     (eta_a, logp_a), (eta_b, logp_b) = at(0.0), at(0.3)
     np.testing.assert_allclose(eta_a, eta_b)
     assert abs(logp_a - logp_b) > 1.0
-    assert "selection_shock" not in build_model(design, stg.load_spec("negbin-rw")).named_vars
+    assert "selection_shock" not in build_model(design, stg.load_spec("negbin-rw-iid")).named_vars
+    assert stg.load_spec("negbin-rw").selection_shock  # the default guards
 
 
 @pytest.mark.parametrize("selection_shock", [False, True])
@@ -123,7 +124,7 @@ def test_ar1_counterfactual_carries_rho_to_the_k_times_the_previous_deviation(se
     """eta0 on an effect cell = fixed part + rho^k (log(y_prev + 0.5) - fixed_prev - tau_prev)
     (the selection shock is not subtracted: it is part of the deviation that reverts)."""
     design = build_design(_holey_panel())
-    spec = stg.load_spec("negbin-rw-ar1").replace(selection_shock=selection_shock)
+    spec = stg.load_spec("negbin-rw").replace(selection_shock=selection_shock)
     model = build_model(design, spec)
     point = model.initial_point()
     rng = np.random.default_rng(0)
@@ -197,7 +198,7 @@ def test_ar1_prior_simulator_has_the_drawn_persistence():
 
     from staggered.sbc_prior import prior_outcomes, prior_settings, template_design
 
-    spec = stg.load_spec("negbin-rw-ar1").replace(priors={"dispersion_sd": 0.05})
+    spec = stg.load_spec("negbin-rw").replace(priors={"dispersion_sd": 0.05})
     design = template_design(n_units=80, n_groups=3, n_periods=12, freq="year", random_seed=0)
     model = build_model(design, spec, **prior_settings(spec))
     prior = pm.sample_prior_predictive(draws=40, model=model, random_seed=5)
@@ -223,7 +224,7 @@ def test_ar1_prior_simulator_has_the_drawn_persistence():
     assert np.abs(np.asarray(autocorr) - rho).mean() < 0.1
 
 
-@pytest.mark.parametrize("model", ["negbin-rw-ar1", "negbin-rw-factor"])
+@pytest.mark.parametrize("model", ["negbin-rw-iid", "negbin-rw-factor"])
 def test_options_fit_and_report_effects(small_sim, model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
@@ -253,7 +254,7 @@ def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome
     from staggered.compiled import CompiledNUTS
     from staggered.sbc_prior import prior_outcomes, prior_settings, template_design
 
-    spec = stg.load_spec("negbin-rw-ar1").replace(selection_shock=selection_shock)
+    spec = stg.load_spec("negbin-rw").replace(selection_shock=selection_shock)
     design = template_design(n_units=12, n_groups=2, n_periods=7, freq="year", random_seed=1)
     model = build_model(design, spec, **prior_settings(spec))
     prior = pm.sample_prior_predictive(draws=3, model=model, random_seed=2)

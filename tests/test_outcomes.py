@@ -305,7 +305,9 @@ def test_saved_joint_fit_reloads(joint_fit):
     )
     rel = (before.measure == "relative").to_numpy()
     np.testing.assert_allclose(after["mean"][rel], before["mean"][rel], atol=1e-4)
-    np.testing.assert_allclose(loaded.joint()["mean"], fit.joint()["mean"], atol=1e-3)
+    # shares of draws: a packed draw (1/1000 of an sd off) may cross a threshold
+    n_draws = fit.idata.posterior.sizes["chain"] * fit.idata.posterior.sizes["draw"]
+    np.testing.assert_allclose(loaded.joint()["mean"], fit.joint()["mean"], atol=2.5 / n_draws)
 
 
 def test_cli_fits_two_outcomes_and_compares_sites_side_by_side(sim, tmp_path):

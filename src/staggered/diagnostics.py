@@ -106,7 +106,12 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
     import arviz as az
 
     post = idata.posterior
-    names = [v for v in post.data_vars if v not in _CELL_VARS + _SIGN_FREE_VARS]
+    # the sampler's transformed copies ("sigma_log__") mix exactly as the variables they copy
+    names = [
+        v
+        for v in post.data_vars
+        if v not in _CELL_VARS + _SIGN_FREE_VARS and not str(v).endswith("__")
+    ]
     n_chains = post.sizes["chain"]
     out: dict = {"chains": int(n_chains), "draws": int(post.sizes["draw"])}
     with warnings.catch_warnings():
