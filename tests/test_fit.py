@@ -68,10 +68,12 @@ def test_save_load_roundtrip(tiny_fit, tmp_path):
     text = [c for c in want.columns if not pd.api.types.is_float_dtype(want[c])]
     pd.testing.assert_frame_equal(got[text], want[text])
     width = (want["upper"] - want["lower"]).abs().to_numpy()
-    for col in ("mean", "lower", "upper"):
-        assert (np.abs(got[col] - want[col]).to_numpy() <= 2e-3 * width + 1e-9).all(), col
-    for col in set(want.columns) - set(text) - {"mean", "lower", "upper"}:
-        np.testing.assert_allclose(got[col], want[col], atol=0.02, err_msg=col)  # probabilities
+    numbers = [c for c in want.columns if c not in text]
+    for col in numbers:
+        if col.startswith("prob"):  # shares of draws: a packed draw may cross a threshold
+            np.testing.assert_allclose(got[col], want[col], atol=0.02, err_msg=col)
+        else:
+            assert (np.abs(got[col] - want[col]).to_numpy() <= 2e-3 * width + 1e-9).all(), col
     # the sampler's transformed copies ("sigma_unit_log__") are not stored
     assert not [v for v in stored.posterior.data_vars if str(v).endswith("__")]
     assert (loaded.effects()["event_time"] < 0).any()

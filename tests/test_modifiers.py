@@ -117,7 +117,8 @@ def test_builder_adds_a_coefficient_curve_per_modifier_to_the_effect():
 
     # with programmes: the site deviation is the programme's plus the unit's
     design = build_design(encode(make_panel(), ["imd", "rural"], group="prog"), placebo=0)
-    model = build_model(design, load_spec("negbin-rw"))
+    # without the AR term, whose carried-over deviation subtracts the previous cell's effect
+    model = build_model(design, load_spec("negbin-rw-iid"))
     assert "delta_group" in model.named_vars
     dims = model.named_vars_to_dims
     assert dims["modifier_coef"] == ("modifier", "effect_time")
@@ -259,7 +260,9 @@ def test_saved_fit_reloads_with_its_modifiers(cli_fit):
     assert loaded.config["modifiers"] == ["imd", "rural"]
     table = loaded.modifiers()
     written = pd.read_csv(cli_fit / "modifiers.csv")
-    np.testing.assert_allclose(table["mean"], written["mean"], atol=2e-6)
+    # the file packs draws to 1/1000 of their sd (docs/performance.md); the csv has 6 digits
+    width = (written["upper"] - written["lower"]).abs()
+    assert ((table["mean"] - written["mean"]).abs() <= 2e-3 * width + 2e-6).all()
     # the loaded model rebuilds with the same modifier term
     from staggered.models import build_model
 

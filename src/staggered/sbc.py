@@ -37,7 +37,7 @@ from staggered.sbc_result import SBCResult, _uniformity, ecdf_difference
 __all__ = ["SBCResult", "ecdf_difference", "run_sbc", "sbc_task", "simulate_from_prior"]
 
 # counterfactual options' parameters, ranked when the spec has them (first factor's scale)
-OPTION_PARAMETERS = ("ar_rho", "sigma_factor", "covariate_coef")
+OPTION_PARAMETERS = ("ar_rho", "selection_shock", "sigma_factor", "covariate_coef")
 # settings the compiled sampler depends on (its per-worker cache key)
 SAMPLER_SETTINGS = (
     "n_units",
