@@ -4,8 +4,9 @@ python examples/validity_checks.py [--draws 500 --tune 500 --chains 2 --out chec
 
 1. Fit the default model with placebo pre-periods: pre-trend check, event-study plot,
    breakdown sensitivity.
-2. Refit with each counterfactual guard (AR(1) deviations; a latent factor) and with
-   never-treated comparison units only (estimation fits: their pre-trend checks are skipped).
+2. Refit without the default's regression-to-the-mean guard (negbin-rw-iid), with a latent
+   factor, and with never-treated comparison units only (estimation fits: their pre-trend
+   checks are skipped).
 3. Compare the fits: PSIS-LOO on the untreated cells, pooled effects side by side.
 """
 
