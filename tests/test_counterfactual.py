@@ -272,3 +272,27 @@ def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome
         pm.set_data({"y_observed": y[1]})
     last = [post[rv.name].values[0, -1] for rv in free]
     np.testing.assert_allclose(post["eta0"].values[0, -1], eta0_fn(*last), rtol=1e-8)
+
+
+def test_guard_lines_report_the_selection_shift_and_the_ar_rate():
+    import xarray as xr
+
+    from staggered.guard import guard_lines
+
+    rng = np.random.default_rng(3)
+
+    def post(shift_mean, prefix=""):
+        draws = {
+            f"{prefix}selection_shock": rng.normal(shift_mean, 0.005, (2, 500)),
+            f"{prefix}ar_rho": rng.normal(0.6, 0.02, (2, 500)),
+        }
+        return xr.Dataset({k: (("chain", "draw"), v) for k, v in draws.items()})
+
+    (high,) = guard_lines(post(np.log(1.04)))
+    assert "+4.0%" in high and "P(higher) = 1.00" in high
+    assert "persist at 0.60" in high and "selected after an unusual year" in high
+    (none,) = guard_lines(post(0.0))
+    assert "unusual year" not in none
+    (joint,) = guard_lines(post(0.0, prefix="ae::"))
+    assert joint.startswith("regression-to-the-mean guard (ae):")
+    assert guard_lines(xr.Dataset({"alpha": (("chain", "draw"), np.zeros((2, 5)))})) == []

@@ -24,6 +24,7 @@ from staggered.diagnostics import (
     problems_text,
 )
 from staggered.effects import effects_table, sort_effects
+from staggered.guard import guard_lines
 from staggered.models import ModelSpec, build_model, load_spec
 
 __all__ = ["SAMPLERS", "Fit", "SamplingWarning", "diagnose", "fit", "fit_design"]
@@ -239,6 +240,7 @@ class Fit:
             f"comparison={self.design.comparison}",
             "estimation: " + _sampler_line(self.diagnostics),
         ]
+        lines += guard_lines(self.idata.posterior, self.config.get("level", 0.9))
         if self.pretrend is not None:
             check_warning = problems_text(self.pretrend.diagnostics)
             if check_warning:
