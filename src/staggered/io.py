@@ -48,6 +48,56 @@ def _compact(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
 _PACK_ERROR = 1e-3
 
 
+# suffix of the stored per-element posterior means of a centred variable ("alpha__centre")
+_CENTRE = "__centre"
+
+
+def _pack_step(values: np.ndarray) -> float | None:
+    """The int16 packing step of ``values`` (chain, draw, ...), or None where it is too coarse.
+
+    The step is the range / 65,000; it must be at most ``_PACK_ERROR`` of the smallest
+    posterior sd of any element.
+    """
+    if not np.issubdtype(values.dtype, np.floating) or not values.size:
+        return None
+    if values.ndim < 2 or not np.isfinite(values).all():
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    min_sd = float(np.min(values.reshape(-1, *values.shape[2:]).std(axis=0)))
+    step = (hi - lo) / 65000.0
+    return step if hi > lo and min_sd > 0 and step <= _PACK_ERROR * min_sd else None
+
+
+def _centred(posterior: xr.Dataset) -> xr.Dataset:
+    """The posterior with wide-ranging variables centred on each element's posterior mean.
+
+    Unit intercepts differ far more between units than between draws, so they do not pack as
+    they are; stored as draws minus each element's mean, with the means alongside
+    (``name__centre``), they do. :func:`_uncentred` undoes it on load.
+    """
+    out = posterior.copy()
+    for name, var in posterior.data_vars.items():
+        if var.ndim < 3 or _pack_step(var.values) is not None:
+            continue
+        centre = var.mean(("chain", "draw")).astype(var.dtype)
+        if _pack_step((var - centre).values) is not None:
+            out[name] = var - centre
+            out[f"{name}{_CENTRE}"] = centre
+    return out
+
+
+def _uncentred(posterior: xr.Dataset) -> xr.Dataset:
+    """Add back the posterior means that :func:`_centred` took out."""
+    centres = [v for v in posterior.data_vars if str(v).endswith(_CENTRE)]
+    if not centres:
+        return posterior
+    out = posterior.copy()
+    for c in centres:
+        name = str(c)[: -len(_CENTRE)]
+        out[name] = posterior[name] + posterior[c]
+    return out.drop_vars(centres)
+
+
 def _encoding(posterior: xr.Dataset) -> dict:
     """Encoding of the stored posterior: zlib, and CF packing into int16 where it is cheap.
 
@@ -60,27 +110,24 @@ def _encoding(posterior: xr.Dataset) -> dict:
     encoding = {}
     for name, var in posterior.data_vars.items():
         enc = {"zlib": True}
-        values = var.values
-        if np.issubdtype(values.dtype, np.floating) and values.size and np.isfinite(values).all():
-            lo, hi = float(values.min()), float(values.max())
-            flat = values.reshape(-1, *values.shape[2:]) if values.ndim >= 2 else values
-            min_sd = float(np.min(flat.std(axis=0))) if flat.ndim >= 1 else 0.0
-            step = (hi - lo) / 65000.0
-            if hi > lo and min_sd > 0 and step <= _PACK_ERROR * min_sd:
-                enc.update(
-                    dtype="int16",
-                    scale_factor=step,
-                    add_offset=(hi + lo) / 2.0,
-                    _FillValue=np.int16(-32768),
-                )
+        step = _pack_step(var.values)
+        if step is not None:
+            lo, hi = float(var.values.min()), float(var.values.max())
+            enc.update(
+                dtype="int16",
+                scale_factor=step,
+                add_offset=(hi + lo) / 2.0,
+                _FillValue=np.int16(-32768),
+            )
         encoding[name] = enc
     return encoding
 
 
 def _write_posterior(posterior: xr.Dataset, path: Path, group: str) -> None:
     """Append one posterior group to the file, compressed (and packed, see :func:`_encoding`)."""
-    posterior.to_netcdf(
-        str(path), mode="a", group=group, engine="h5netcdf", encoding=_encoding(posterior)
+    stored = _centred(posterior)
+    stored.to_netcdf(
+        str(path), mode="a", group=group, engine="h5netcdf", encoding=_encoding(stored)
     )
 
 
@@ -184,7 +231,13 @@ def save(fit: Fit, path: str | Path) -> Path:
     idata = fit.idata.copy()
     idata.posterior = _compact(idata.posterior, fit.design, fit.spec, fit.config)
     const = idata.get("constant_data")
-    merged = panel_ds if const is None else xr.merge([const, panel_ds])
+    if const is not None:  # a loaded fit's constant data already holds the panel: replace it
+        const = const.drop_vars([v for v in const.data_vars if str(v).startswith("panel_")])
+    merged = (
+        panel_ds
+        if const is None
+        else xr.merge([const, panel_ds], compat="no_conflicts", join="outer")
+    )
     if const is None:
         idata.add_groups({"constant_data": merged})
     else:
@@ -197,7 +250,8 @@ def save(fit: Fit, path: str | Path) -> Path:
     if fit.pretrend is not None:
         idata.attrs["staggered_pretrend_diagnostics"] = json.dumps(fit.pretrend.diagnostics)
     path.parent.mkdir(parents=True, exist_ok=True)
-    groups = [g for g in idata.groups() if g != "posterior"]
+    # a loaded fit carries its check as a group: written below, packed, like the posterior
+    groups = [g for g in idata.groups() if g not in ("posterior", "pretrend_posterior")]
     idata.to_netcdf(str(path), groups=groups)
     _write_posterior(idata.posterior, path, "posterior")
     if fit.pretrend is not None:
@@ -238,6 +292,9 @@ def load(path: str | Path) -> Fit:
     if not path.exists():
         raise FileNotFoundError(f"no saved fit at {path}")
     idata = az.from_netcdf(str(path))
+    for group in ("posterior", "pretrend_posterior"):
+        if group in idata.groups():
+            setattr(idata, group, _uncentred(idata[group]))
     attrs = idata.attrs
     if "staggered_panel" not in attrs:
         raise ValueError(f"{path} is not a staggered fit (no 'staggered_panel' metadata)")
