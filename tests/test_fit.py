@@ -226,3 +226,23 @@ def test_unit_intercepts_are_centred_to_pack_and_restored_on_load():
     back = _uncentred(stored)
     assert list(back.data_vars) == ["alpha"]
     np.testing.assert_allclose(back["alpha"].values, alpha, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::staggered.fit.SamplingWarning")
+def test_loaded_quarterly_fit_rebuilds_its_check_without_the_selection_shock(tmp_path):
+    """With quarters, three placebo quarters leave the fourth quarter before adoption outside
+    the check's placebo window: the check is fitted without the selection shock, and a loaded
+    fit must rebuild it the same way (its placebo rows recomputed, not dropped)."""
+    sim = stg.simulate("delayed", n_units=16, n_groups=3, freq="quarter", random_seed=5)
+    fitted = stg.fit(
+        sim.panel, **sim.columns, draws=20, tune=20, chains=1, random_seed=2, progressbar=False
+    )
+    assert "selection_shock" in fitted.idata.posterior
+    assert not fitted.pretrend.spec.selection_shock
+    loaded = stg.load(fitted.save(tmp_path / "q.nc"))
+    assert not loaded.pretrend.spec.selection_shock
+    placebo = fitted.effects().query("event_time < 0")
+    again = loaded.effects().query("event_time < 0")
+    assert len(placebo) > 0 and len(again) == len(placebo)
+    width = (placebo["upper"] - placebo["lower"]).abs().to_numpy()
+    assert (np.abs(again["mean"].to_numpy() - placebo["mean"].to_numpy()) <= 2e-3 * width).all()

@@ -478,8 +478,7 @@ def fit(
     result.source_panel = panel
     if check_design is not None:
         settings["random_seed"] = result.config["random_seed"]
-        # without the selection shock: a high year before adoption is what the check must see
-        check_spec = spec.replace(selection_shock=False)
+        check_spec = spec.for_pretrend_check()
         result.pretrend = fit_design(check_design, check_spec, warn=False, **settings)
         for problem in result.pretrend.diagnostics["problems"]:
             warnings.warn(

@@ -359,9 +359,10 @@ def load(path: str | Path) -> Fit:
     if "pretrend_posterior" in idata.groups() and check_design is not None:
         check_diag = json.loads(attrs.get("staggered_pretrend_diagnostics", "{}"))
         warn_unconverged(check_diag, source=f"The pre-trend check in {path}", stacklevel=2)
-        check_post = _restore(idata["pretrend_posterior"], check_design, spec, config)
+        check_spec = spec.for_pretrend_check()
+        check_post = _restore(idata["pretrend_posterior"], check_design, check_spec, config)
         check = az.InferenceData(posterior=check_post)
         fit.pretrend = Fit(
-            idata=check, design=check_design, spec=spec, config=config, diagnostics=check_diag
+            idata=check, design=check_design, spec=check_spec, config=config, diagnostics=check_diag
         )
     return fit

@@ -125,6 +125,13 @@ class ModelSpec:
             "priors": dict(self.priors),
         }
 
+    def for_pretrend_check(self) -> ModelSpec:
+        """The spec of the separate pre-trend check fit (fitting and loading alike).
+
+        Without the selection shock: a high year before adoption is what the check must see.
+        """
+        return self.replace(selection_shock=False)
+
     def replace(self, **changes) -> ModelSpec:
         """Return a copy with some fields (or prior scales, via ``priors={...}``) changed."""
         d = copy.deepcopy(self.__dict__)
