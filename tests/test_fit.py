@@ -92,7 +92,7 @@ def test_packed_draws_stay_within_a_thousandth_of_their_posterior_sd(tmp_path):
     variable's smallest posterior sd; a variable with one near-constant element stays float."""
     import xarray as xr
 
-    from staggered.io import _encoding, _write_posterior
+    from staggered.io import _packed, _write_posterior
 
     rng = np.random.default_rng(0)
     wide = rng.normal(0.0, 1.0, (2, 300, 5)).astype(np.float32)
@@ -101,7 +101,7 @@ def test_packed_draws_stay_within_a_thousandth_of_their_posterior_sd(tmp_path):
     post = xr.Dataset(
         {"wide": (("chain", "draw", "a"), wide), "narrow": (("chain", "draw", "b"), narrow)}
     )
-    enc = _encoding(post)
+    _, enc = _packed(post)
     assert enc["wide"]["dtype"] == "int16" and "dtype" not in enc["narrow"]
     path = tmp_path / "post.nc"
     xr.Dataset().to_netcdf(path, engine="h5netcdf")
@@ -214,15 +214,15 @@ def test_unit_intercepts_are_centred_to_pack_and_restored_on_load():
     means and come back within a thousandth of their sd."""
     import xarray as xr
 
-    from staggered.io import _CENTRE, _centred, _encoding, _uncentred
+    from staggered.io import _CENTRE, _packed, _packing, _uncentred
 
     rng = np.random.default_rng(1)
     levels = np.linspace(-9.0, -5.0, 6)
     alpha = (levels + rng.normal(0.0, 0.003, (2, 400, 6))).astype(np.float32)
     post = xr.Dataset({"alpha": (("chain", "draw", "unit"), alpha)})
-    assert "dtype" not in _encoding(post)["alpha"]  # raw: a step of 6e-5 against sd 0.003
-    stored = _centred(post)
-    assert f"alpha{_CENTRE}" in stored and _encoding(stored)["alpha"]["dtype"] == "int16"
+    assert _packing(alpha) is None  # raw: a step of 6e-5 against sd 0.003
+    stored, enc = _packed(post)
+    assert f"alpha{_CENTRE}" in stored and enc["alpha"]["dtype"] == "int16"
     back = _uncentred(stored)
     assert list(back.data_vars) == ["alpha"]
     np.testing.assert_allclose(back["alpha"].values, alpha, atol=1e-6)

@@ -236,15 +236,18 @@ def find_problems(diagnostics: dict) -> list[str]:
     rhat = _number(d.get("max_rhat"))
     if rhat is not None and rhat > RHAT_MAX:
         a, b = _compared(rhat, RHAT_MAX, ">", 3)
-        problems.append(f"max R-hat {a} > {b} allowed (chains disagree{_on(d, 'rhat')})")
+        worst = _worst(d, "rhat")
+        problems.append(
+            f"max R-hat {a} > {b} allowed (chains disagree{f'; worst: {worst}' if worst else ''})"
+        )
     floor = ess_required(d)
     for kind in ("bulk", "tail"):
         ess = _number(d.get(f"min_ess_{kind}"))
         if ess is not None and ess < floor:
             a, b = _compared(ess, floor, "<", 1)
-            where = _on(d, f"ess_{kind}")
+            worst = _worst(d, f"ess_{kind}")
             problems.append(
-                f"min {kind} ESS {a} < {b} required" + (f" ({where[2:]})" if where else "")
+                f"min {kind} ESS {a} < {b} required" + (f" (worst: {worst})" if worst else "")
             )
     div = _number(d.get("divergences"))
     if div is not None and div > 0:
@@ -261,10 +264,9 @@ def find_problems(diagnostics: dict) -> list[str]:
     return problems
 
 
-def _on(d: dict, stat: str) -> str:
-    """``"; worst: name"`` for the variable with the worst ``stat``, or ``""`` if not known."""
-    name = d.get(f"worst_{stat}_var")
-    return f"; worst: {name}" if name else ""
+def _worst(d: dict, stat: str) -> str:
+    """The variable with the worst ``stat`` (``rhat``, ``ess_bulk``...), or ``""``."""
+    return d.get(f"worst_{stat}_var") or ""
 
 
 def is_converged(diagnostics: dict) -> bool:

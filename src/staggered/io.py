@@ -52,42 +52,55 @@ _PACK_ERROR = 1e-3
 _CENTRE = "__centre"
 
 
-def _pack_step(values: np.ndarray) -> float | None:
-    """The int16 packing step of ``values`` (chain, draw, ...), or None where it is too coarse.
+def _packing(values: np.ndarray) -> dict | None:
+    """CF int16 packing of ``values`` (chain, draw, ...), or None where it would be too coarse.
 
-    The step is the range / 65,000; it must be at most ``_PACK_ERROR`` of the smallest
-    posterior sd of any element.
+    The step (``scale_factor``) is the range / 65,000; it must be at most ``_PACK_ERROR`` of
+    the smallest posterior sd of any element. The rounding error of a packed draw is at most
+    half a step, so a loaded fit's summaries differ from the fitted one's by less than 0.0005
+    posterior sds.
     """
-    if not np.issubdtype(values.dtype, np.floating) or not values.size:
+    if not np.issubdtype(values.dtype, np.floating) or values.ndim < 2 or not values.size:
         return None
-    if values.ndim < 2 or not np.isfinite(values).all():
+    if not np.isfinite(values).all():
         return None
     lo, hi = float(values.min()), float(values.max())
     min_sd = float(np.min(values.reshape(-1, *values.shape[2:]).std(axis=0)))
     step = (hi - lo) / 65000.0
-    return step if hi > lo and min_sd > 0 and step <= _PACK_ERROR * min_sd else None
+    if not (hi > lo and min_sd > 0 and step <= _PACK_ERROR * min_sd):
+        return None
+    return {
+        "dtype": "int16",
+        "scale_factor": step,
+        "add_offset": (hi + lo) / 2.0,
+        "_FillValue": np.int16(-32768),
+    }
 
 
-def _centred(posterior: xr.Dataset) -> xr.Dataset:
-    """The posterior with wide-ranging variables centred on each element's posterior mean.
+def _packed(posterior: xr.Dataset) -> tuple[xr.Dataset, dict]:
+    """The posterior as stored, and its netCDF encoding (zlib, int16 packing where cheap).
 
-    Unit intercepts differ far more between units than between draws, so they do not pack as
-    they are; stored as draws minus each element's mean, with the means alongside
-    (``name__centre``), they do. :func:`_uncentred` undoes it on load.
+    Variables whose elements differ far more than their draws (unit intercepts) do not pack as
+    they are; they are stored as draws minus each element's posterior mean, with the means
+    alongside (``name__centre``), which do. :func:`_uncentred` undoes it on load.
     """
     out = posterior.copy()
+    encoding = {}
     for name, var in posterior.data_vars.items():
-        if var.ndim < 3 or _pack_step(var.values) is not None:
-            continue
-        centre = var.mean(("chain", "draw")).astype(var.dtype)
-        if _pack_step((var - centre).values) is not None:
-            out[name] = var - centre
-            out[f"{name}{_CENTRE}"] = centre
-    return out
+        packing = _packing(var.values)
+        if packing is None and var.ndim >= 3:
+            centre = var.mean(("chain", "draw")).astype(var.dtype)
+            packing = _packing((var - centre).values)
+            if packing is not None:
+                out[name] = var - centre
+                out[f"{name}{_CENTRE}"] = centre
+                encoding[f"{name}{_CENTRE}"] = {"zlib": True}
+        encoding[name] = {"zlib": True, **(packing or {})}
+    return out, encoding
 
 
 def _uncentred(posterior: xr.Dataset) -> xr.Dataset:
-    """Add back the posterior means that :func:`_centred` took out."""
+    """Add back the posterior means that :func:`_packed` took out."""
     centres = [v for v in posterior.data_vars if str(v).endswith(_CENTRE)]
     if not centres:
         return posterior
@@ -98,37 +111,10 @@ def _uncentred(posterior: xr.Dataset) -> xr.Dataset:
     return out.drop_vars(centres)
 
 
-def _encoding(posterior: xr.Dataset) -> dict:
-    """Encoding of the stored posterior: zlib, and CF packing into int16 where it is cheap.
-
-    A variable is packed (``scale_factor`` = its range / 65,000) where that step is at most
-    ``_PACK_ERROR`` of its smallest posterior sd.
-
-    The rounding error of a packed draw is at most half a step, so a loaded fit's summaries
-    differ from the fitted one's by less than 0.0005 posterior sds.
-    """
-    encoding = {}
-    for name, var in posterior.data_vars.items():
-        enc = {"zlib": True}
-        step = _pack_step(var.values)
-        if step is not None:
-            lo, hi = float(var.values.min()), float(var.values.max())
-            enc.update(
-                dtype="int16",
-                scale_factor=step,
-                add_offset=(hi + lo) / 2.0,
-                _FillValue=np.int16(-32768),
-            )
-        encoding[name] = enc
-    return encoding
-
-
 def _write_posterior(posterior: xr.Dataset, path: Path, group: str) -> None:
-    """Append one posterior group to the file, compressed (and packed, see :func:`_encoding`)."""
-    stored = _centred(posterior)
-    stored.to_netcdf(
-        str(path), mode="a", group=group, engine="h5netcdf", encoding=_encoding(stored)
-    )
+    """Append one posterior group to the file, compressed and packed (:func:`_packed`)."""
+    stored, encoding = _packed(posterior)
+    stored.to_netcdf(str(path), mode="a", group=group, engine="h5netcdf", encoding=encoding)
 
 
 def _base(name) -> str:

@@ -19,9 +19,8 @@ import pytensor.tensor as pt
 
 from staggered.covariates import standardise, unit_means
 from staggered.design import Design
-from staggered.models.curves import effect_curves
+from staggered.models.curves import effect_curves, steps_per_year
 from staggered.models.spec import ModelSpec
-from staggered.periods import PERIODS_PER_YEAR
 
 
 def outcome_scale(design: Design, spec: ModelSpec) -> tuple[float, float]:
@@ -78,7 +77,7 @@ def selection_cells(design: Design) -> np.ndarray:
     if design.comparison == "never-treated":
         return np.array([], dtype=np.int64)
     p = design.panel
-    per_year = PERIODS_PER_YEAR.get(p.freq, 1)
+    per_year = steps_per_year(design)
     first = design.first_effect_time
     e = design.event_time
     untreated = ~design.effect_cell

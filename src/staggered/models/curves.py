@@ -37,8 +37,7 @@ import pytensor.tensor as pt
 from staggered.design import Design
 from staggered.models.spec import ModelSpec
 from staggered.modifiers import standardised_modifiers
-
-PERIODS_PER_YEAR = {"year": 1, "quarter": 4, "month": 12, "fy": 1, "fq": 4}
+from staggered.periods import PERIODS_PER_YEAR
 
 
 def steps_per_year(design: Design) -> int:
