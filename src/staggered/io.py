@@ -12,7 +12,7 @@ import xarray as xr
 from staggered.data import Panel
 from staggered.design import fit_designs
 from staggered.diagnostics import warn_unconverged
-from staggered.fit import Fit
+from staggered.fit_result import Fit
 from staggered.models import spec_from_dict
 
 _PANEL_CELL = ("unit_idx", "period_idx", "y", "exposure")
