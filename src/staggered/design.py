@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from staggered.data import PERIODS_PER_YEAR, Panel, PanelError
-from staggered.data import _fmt as _format_list
+from staggered.errors import _fmt as _format_list
 
 COMPARISONS = ("not-yet-treated", "never-treated")
 
