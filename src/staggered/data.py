@@ -30,7 +30,7 @@ from staggered.covariates import (
     untreated_cells,
 )
 from staggered.errors import CSV_LINES, PanelError, Rows
-from staggered.grid import check_no_gaps, check_unique_cells, read_time
+from staggered.grid import Grid, check_no_gaps, check_unique_cells, read_time
 from staggered.modifiers import check_modifier_names, read_modifier, unit_modifiers
 from staggered.outcomes import (
     check_outcome_names,
@@ -174,7 +174,7 @@ def encode_panel(
     """
     check_arguments(df, family)
     freq = freq_name(freq) if freq is not None else None
-    columns: dict[str, Any] = {
+    roles: dict[str, Any] = {
         "unit": unit,
         "time": time,
         "outcome": outcome,
@@ -183,57 +183,26 @@ def encode_panel(
         "treated": treated,
         "group": group,
     }
-    covariates = [covariates] if isinstance(covariates, str) else list(covariates or ())
-    modifiers = [modifiers] if isinstance(modifiers, str) else list(modifiers or ())
-    outcomes = outcome_list(outcome)
-    exposures = exposure_list(exposure, len(outcomes))
-    columns["outcome"], columns["exposure"] = outcomes[0], exposures[0]
-    more = [("outcome", c) for c in outcomes[1:]] + [("exposure", e) for e in exposures[1:]]
-    check_columns_exist(df, columns, covariates, modifiers, extra=more)
-    check_outcome_names(
-        outcomes,
-        exposures,
-        columns,
-        [("covariate", c) for c in covariates] + [("modifier", c) for c in modifiers],
+    columns, outcomes, exposures, covariates, modifiers = _check_roles(
+        df, roles, covariates, modifiers
     )
-    check_covariate_names(covariates, columns)
-    check_modifier_names(modifiers, columns)
-    check_one_treatment_column(adoption, treated)
-    check_has_rows(df)
     lines = CSV_LINES in df.attrs  # read by read_panel_csv: the index holds CSV line numbers
     rows = Rows(df.index.to_numpy(), lines=lines)
-    unit_code, unit_labels = read_units(df[unit], unit, rows)
-    grid = read_time(df[time], time, rows, freq)
-    check_unique_cells(unit_code, unit_labels, grid, time, rows)
-    check_no_gaps(grid.code, grid, time)
-    cells = {
-        "unit": unit_code,
-        "period": grid.code,
-        **read_outcome_columns(df, outcomes, exposures, family, rows),
-        "row": rows.index,
-    }
-    if covariates:
-        cells["covariates"] = np.column_stack([read_covariate(df[c], c, rows) for c in covariates])
-    if modifiers:
-        cells["modifiers"] = np.column_stack([read_modifier(df[c], c, rows) for c in modifiers])
-    group_labels = blank = None
-    if group is not None:
-        cells["group"], group_labels, blank = read_group(df[group], group, unit_code, unit_labels)
-        cells["blank"] = blank
+    cells, unit_labels, group_labels, grid = _read_cells(
+        df, columns, outcomes, exposures, covariates, modifiers, family, freq, rows
+    )
     notes: tuple[str, ...] = grid.notes
     if adoption is not None:
-        unit_ad, more = read_adoption(df[adoption], adoption, unit_code, unit_labels, grid, rows)
+        unit_ad, more = read_adoption(
+            df[adoption], adoption, cells["unit"], unit_labels, grid, rows
+        )
         notes += more
     else:
-        unit_ad = read_treated(df[treated], treated, unit_code, unit_labels, grid, rows)
+        unit_ad = read_treated(df[treated], treated, cells["unit"], unit_labels, grid, rows)
 
-    always = always_treated(unit_ad, unit_labels, grid, drop_always_treated)
-    dropped = unit_labels[always].tolist()
-    if always.any():
-        cells, unit_labels, unit_ad, group_labels = _drop_units(
-            always, cells, unit_labels, unit_ad, group_labels
-        )
-        check_no_gaps(cells["period"], grid, time, " once the always-treated units are dropped")
+    cells, unit_labels, unit_ad, group_labels, dropped = _drop_always_treated(
+        cells, unit_labels, unit_ad, group_labels, grid, time, drop_always_treated
+    )
     role, column = ("adoption", adoption) if adoption is not None else ("treated", treated)
     check_some_treated(unit_ad, grid, len(dropped), column, role)
     within = (unit_ad != NEVER) & (unit_ad <= grid.end)
@@ -273,6 +242,95 @@ def encode_panel(
         outcome_names=tuple(outcomes) if len(outcomes) > 1 else (),
         exposure_names=tuple(exposures) if len(outcomes) > 1 else (),
     )
+
+
+def _check_roles(
+    df: pd.DataFrame,
+    columns: dict[str, Any],
+    covariates: Sequence[Hashable] | None,
+    modifiers: Sequence[Hashable] | None,
+) -> tuple[dict[str, Any], list, list, list, list]:
+    """Check the named columns exist and no column has two roles; the panel has rows.
+
+    Returns the column roles (``outcome`` and ``exposure`` set to the first outcome's), the
+    outcome, exposure, covariate and modifier columns as lists.
+    """
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates or ())
+    modifiers = [modifiers] if isinstance(modifiers, str) else list(modifiers or ())
+    outcomes = outcome_list(columns["outcome"])
+    exposures = exposure_list(columns["exposure"], len(outcomes))
+    columns["outcome"], columns["exposure"] = outcomes[0], exposures[0]
+    more = [("outcome", c) for c in outcomes[1:]] + [("exposure", e) for e in exposures[1:]]
+    check_columns_exist(df, columns, covariates, modifiers, extra=more)
+    check_outcome_names(
+        outcomes,
+        exposures,
+        columns,
+        [("covariate", c) for c in covariates] + [("modifier", c) for c in modifiers],
+    )
+    check_covariate_names(covariates, columns)
+    check_modifier_names(modifiers, columns)
+    check_one_treatment_column(columns["adoption"], columns["treated"])
+    check_has_rows(df)
+    return columns, outcomes, exposures, covariates, modifiers
+
+
+def _read_cells(
+    df: pd.DataFrame,
+    columns: dict[str, Any],
+    outcomes: list,
+    exposures: list,
+    covariates: list,
+    modifiers: list,
+    family: str,
+    freq: str | None,
+    rows: Rows,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None, Grid]:
+    """Read units, the period grid, outcomes, covariates, modifiers and groups of every row.
+
+    Returns the cells (one array per field, in row order), the unit labels, the group labels
+    (``None`` without a group column) and the period grid.
+    """
+    unit, time, group = columns["unit"], columns["time"], columns["group"]
+    unit_code, unit_labels = read_units(df[unit], unit, rows)
+    grid = read_time(df[time], time, rows, freq)
+    check_unique_cells(unit_code, unit_labels, grid, time, rows)
+    check_no_gaps(grid.code, grid, time)
+    cells = {
+        "unit": unit_code,
+        "period": grid.code,
+        **read_outcome_columns(df, outcomes, exposures, family, rows),
+        "row": rows.index,
+    }
+    if covariates:
+        cells["covariates"] = np.column_stack([read_covariate(df[c], c, rows) for c in covariates])
+    if modifiers:
+        cells["modifiers"] = np.column_stack([read_modifier(df[c], c, rows) for c in modifiers])
+    group_labels = blank = None
+    if group is not None:
+        cells["group"], group_labels, blank = read_group(df[group], group, unit_code, unit_labels)
+        cells["blank"] = blank
+    return cells, unit_labels, group_labels, grid
+
+
+def _drop_always_treated(
+    cells: dict[str, np.ndarray],
+    unit_labels: np.ndarray,
+    unit_ad: np.ndarray,
+    group_labels: np.ndarray | None,
+    grid: Grid,
+    time: Hashable,
+    drop: bool,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray | None, list]:
+    """Refuse units treated in every period, or (``drop``) remove them and list their labels."""
+    always = always_treated(unit_ad, unit_labels, grid, drop)
+    dropped = unit_labels[always].tolist()
+    if always.any():
+        cells, unit_labels, unit_ad, group_labels = _drop_units(
+            always, cells, unit_labels, unit_ad, group_labels
+        )
+        check_no_gaps(cells["period"], grid, time, " once the always-treated units are dropped")
+    return cells, unit_labels, unit_ad, group_labels, dropped
 
 
 def _covariate_shifts(
