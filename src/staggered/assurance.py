@@ -20,9 +20,7 @@ each with its Monte Carlo standard error. Fits run through :func:`staggered.swee
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,8 @@ import pandas as pd
 from staggered.assurance_panels import plasmode_window
 from staggered.assurance_plan import Baseline, Effect, Rollout, rollout_shares
 from staggered.assurance_report import assurance_text
+from staggered.assurance_result import TABLE_COLUMNS as TABLE_COLUMNS
+from staggered.assurance_result import AssuranceResult, summarise
 from staggered.assurance_sweep import _Context, _panel_digest, assurance_task, encode_real_panel
 
 __all__ = [
@@ -42,21 +42,6 @@ __all__ = [
     "summarise",
 ]
 
-TABLE_COLUMNS = [
-    "sites",
-    "follow_up",
-    "measure",
-    "event_time",
-    "truth",
-    "estimate",
-    "assurance",
-    "assurance_se",
-    "false_finding",
-    "false_finding_se",
-    "width",
-    "width_se",
-    "simulations",
-]
 FIT_COLUMNS = [
     "sites",
     "follow_up",
@@ -71,109 +56,6 @@ FIT_COLUMNS = [
     "truth",
     "divergences",
 ]
-
-
-@dataclass
-class AssuranceResult:
-    """Assurance of a planned evaluation.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per number of sites, years of follow-up and estimand (``measure`` relative at
-        each ``event_time``, or cumulative at the last): ``truth`` (mean true value),
-        ``estimate`` (mean posterior mean), ``assurance`` (P(declared a reduction) with the
-        effect), ``false_finding`` (the same without an effect), ``width`` (mean interval
-        width), each with its Monte Carlo standard error (``_se``), and ``simulations``.
-    fits : pandas.DataFrame
-        One row per fit and estimand (``hypothesis`` ``effect`` or ``null``).
-    settings : dict
-        The run's settings.
-    """
-
-    table: pd.DataFrame
-    fits: pd.DataFrame
-    settings: dict
-
-    def text(self, *, event_time: int | None = None, target: float = 0.8) -> str:
-        """The result in plain words (see :func:`assurance_text`)."""
-        return assurance_text(self, event_time=event_time, target=target)
-
-    def plot(self, *, ax=None, event_time: int | None = None, target: float = 0.8):
-        """P(detect) against years of follow-up, one line per number of sites.
-
-        Returns
-        -------
-        matplotlib.axes.Axes
-        """
-        from staggered.assurance_report import plot_assurance
-
-        return plot_assurance(self, ax=ax, event_time=event_time, target=target)
-
-    def save(self, out: str | Path) -> Path:
-        """Write ``assurance.csv``, ``fits.csv``, ``assurance.png``, ``assurance.md``, settings."""
-        import matplotlib.pyplot as plt
-
-        from staggered.assurance_report import markdown
-
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        self.table.to_csv(out / "assurance.csv", index=False, float_format="%.6g")
-        self.fits.to_csv(out / "fits.csv", index=False, float_format="%.6g")
-        ax = self.plot()
-        ax.figure.savefig(out / "assurance.png", dpi=110, bbox_inches="tight")
-        plt.close(ax.figure)
-        (out / "assurance.md").write_text(markdown(self))
-        (out / "settings.json").write_text(json.dumps(self.settings, indent=2) + "\n")
-        return out
-
-
-def summarise(fits: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """Assurance table from per-fit rows (see :attr:`AssuranceResult.table`).
-
-    A fit declares a reduction when ``prob_negative >= threshold``. Monte Carlo standard
-    errors: ``sqrt(p (1 - p) / n)`` for shares, ``sd / sqrt(n)`` for widths.
-    """
-    fits = fits.assign(
-        detected=(fits["prob_negative"] >= threshold).astype(float),
-        width=fits["upper"] - fits["lower"],
-    )
-    keys = ["sites", "follow_up", "measure", "event_time"]
-    rows = []
-    for key, grp in fits.groupby(keys, sort=True):
-        eff = grp[grp["hypothesis"] == "effect"]
-        nul = grp[grp["hypothesis"] == "null"]
-        n = len(eff)
-        p, q = _share(eff["detected"]), _share(nul["detected"])
-        rows.append(
-            {
-                **dict(zip(keys, key, strict=True)),
-                "truth": eff["truth"].mean(),
-                "estimate": eff["mean"].mean(),
-                "assurance": p[0],
-                "assurance_se": p[1],
-                "false_finding": q[0],
-                "false_finding_se": q[1],
-                "width": eff["width"].mean(),
-                "width_se": eff["width"].std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
-                "simulations": n,
-            }
-        )
-    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    order = {"relative": 0, "cumulative": 1}
-    table = table.sort_values(
-        ["sites", "follow_up", "measure", "event_time"],
-        key=lambda c: c.map(order) if c.name == "measure" else c,
-    )
-    return table.reset_index(drop=True)
-
-
-def _share(x: pd.Series) -> tuple[float, float]:
-    n = len(x)
-    if n == 0:
-        return np.nan, np.nan
-    p = float(x.mean())
-    return p, float(np.sqrt(p * (1 - p) / n))
 
 
 def _as_list(value: int | Sequence[int], name: str) -> list[int]:
@@ -318,23 +200,14 @@ def assurance(
     from staggered.sweeps import fingerprint, resolve_backend, run_sweep
 
     spec = load_spec(model)
-    if not spec.is_count:
-        raise ValueError(f"assurance simulates counts: choose a count model, not {spec.name!r}")
-    if not 0.5 <= threshold < 1.0 or not 0.0 < level < 1.0:
-        raise ValueError(f"need 0.5 <= threshold < 1 and 0 < level < 1, got {threshold}, {level}")
-    if simulations < 1 or draws < 1 or tune < 0:
-        raise ValueError(f"need simulations, draws >= 1, tune >= 0: {simulations}, {draws}, {tune}")
+    _check_arguments(spec, threshold, level, simulations, draws, tune)
     site_counts = _as_list(sites, "sites")
     follow_ups = _as_list(follow_up, "follow_up")
     shares, year0 = rollout_shares(rollout)
     eff = _effect(effect, size, ramp, delay, site_sd)
     baseline = baseline or Baseline()
-    panel = None
-    if data is not None:
-        missing = [n for n, v in {"unit": unit, "time": time, "outcome": outcome}.items() if not v]
-        if missing:
-            raise ValueError(f"a plasmode run needs the column names {missing} of data")
-        panel = encode_real_panel(data, unit=unit, time=time, outcome=outcome, exposure=exposure)
+    panel = _real_panel(data, unit=unit, time=time, outcome=outcome, exposure=exposure)
+    if panel is not None:
         freq = panel.freq
     plan = Rollout(
         sites=max(site_counts),
@@ -348,29 +221,22 @@ def assurance(
     if panel is not None:
         plasmode_window(panel, plan)  # refuse a panel too short or too small up front
     mode = "simulate" if panel is None else "plasmode"
-    settings = {
-        "mode": mode,
-        "comparison_areas": comparison_areas if panel is None else None,
-        "units": None if panel is None else panel.n_units,
-        "rollout": list(shares),
-        "history": history,
-        "follow_up": follow_ups,
-        "freq": freq,
-        "first_year": plan.first_year,
-        "effect": dataclasses.asdict(eff),
-        "effect_text": eff.describe(),
-        "baseline": dataclasses.asdict(baseline) if panel is None else None,
-        "data": _panel_digest(panel) if panel is not None else None,
-        "injection": injection if panel is not None else None,
-        "threshold": threshold,
-        "level": level,
-        "model": spec.name,
-        "model_spec": spec.to_dict(),
-        "draws": draws,
-        "tune": tune,
-        "target_accept": target_accept,
-        "random_seed": random_seed,
-    }
+    settings = _run_settings(
+        mode,
+        plan,
+        eff,
+        baseline,
+        spec,
+        panel,
+        follow_ups=follow_ups,
+        injection=injection,
+        threshold=threshold,
+        level=level,
+        draws=draws,
+        tune=tune,
+        target_accept=target_accept,
+        random_seed=random_seed,
+    )
     # a fit depends on these (not on the number of simulations or the other site counts)
     sweep_settings = {k: v for k, v in settings.items() if k not in ("threshold", "effect_text")}
     ctx = _Context(
@@ -389,7 +255,89 @@ def assurance(
         panel=panel,
     )
     hypotheses = (False, True) if null else (False,)
-    items = [
+    items = _sweep_items(ctx, site_counts, follow_ups, simulations, hypotheses, random_seed)
+    results = run_sweep(
+        assurance_task,
+        items,
+        backend=resolve_backend(backend, workers=workers, scheduler=scheduler),
+        workers=workers,
+        scheduler=scheduler,
+        checkpoint=checkpoint,
+        settings=sweep_settings,
+        progress=progressbar,
+        desc="assurance fits",
+    )
+    fits = _fit_rows(items, results)
+    settings.update({"sites": site_counts, "simulations": simulations, "null": null})
+    return AssuranceResult(table=summarise(fits, threshold), fits=fits, settings=settings)
+
+
+def _check_arguments(spec, threshold, level, simulations, draws, tune) -> None:
+    """Refuse a non-count model and out-of-range thresholds, levels and run sizes."""
+    if not spec.is_count:
+        raise ValueError(f"assurance simulates counts: choose a count model, not {spec.name!r}")
+    if not 0.5 <= threshold < 1.0 or not 0.0 < level < 1.0:
+        raise ValueError(f"need 0.5 <= threshold < 1 and 0 < level < 1, got {threshold}, {level}")
+    if simulations < 1 or draws < 1 or tune < 0:
+        raise ValueError(f"need simulations, draws >= 1, tune >= 0: {simulations}, {draws}, {tune}")
+
+
+def _real_panel(data, *, unit, time, outcome, exposure):
+    """The encoded pre-programme panel of a plasmode run, or ``None`` without ``data``."""
+    if data is None:
+        return None
+    missing = [n for n, v in {"unit": unit, "time": time, "outcome": outcome}.items() if not v]
+    if missing:
+        raise ValueError(f"a plasmode run needs the column names {missing} of data")
+    return encode_real_panel(data, unit=unit, time=time, outcome=outcome, exposure=exposure)
+
+
+def _run_settings(
+    mode: str,
+    plan: Rollout,
+    eff: Effect,
+    baseline: Baseline,
+    spec,
+    panel,
+    *,
+    follow_ups: list[int],
+    injection: str,
+    threshold: float,
+    level: float,
+    draws: int,
+    tune: int,
+    target_accept: float,
+    random_seed: int,
+) -> dict:
+    """The run's settings as stored with the result (and, most of them, with the checkpoint)."""
+    return {
+        "mode": mode,
+        "comparison_areas": plan.comparison_areas if panel is None else None,
+        "units": None if panel is None else panel.n_units,
+        "rollout": list(plan.shares),
+        "history": plan.history,
+        "follow_up": follow_ups,
+        "freq": plan.freq,
+        "first_year": plan.first_year,
+        "effect": dataclasses.asdict(eff),
+        "effect_text": eff.describe(),
+        "baseline": dataclasses.asdict(baseline) if panel is None else None,
+        "data": _panel_digest(panel) if panel is not None else None,
+        "injection": injection if panel is not None else None,
+        "threshold": threshold,
+        "level": level,
+        "model": spec.name,
+        "model_spec": spec.to_dict(),
+        "draws": draws,
+        "tune": tune,
+        "target_accept": target_accept,
+        "random_seed": random_seed,
+    }
+
+
+def _sweep_items(ctx, site_counts, follow_ups, simulations, hypotheses, random_seed) -> list:
+    """One sweep item per number of sites, follow-up, simulation and hypothesis."""
+    return [
         {
             "key": f"sites{n}-followup{f}-sim{s:05d}-{'null' if h else 'effect'}",
             "seed": [random_seed, s],
@@ -404,17 +352,10 @@ def assurance(
         for s in range(simulations)
         for h in hypotheses
     ]
-    results = run_sweep(
-        assurance_task,
-        items,
-        backend=resolve_backend(backend, workers=workers, scheduler=scheduler),
-        workers=workers,
-        scheduler=scheduler,
-        checkpoint=checkpoint,
-        settings=sweep_settings,
-        progress=progressbar,
-        desc="assurance fits",
-    )
+
+
+def _fit_rows(items: list, results: list) -> pd.DataFrame:
+    """Per-fit rows (:data:`FIT_COLUMNS`) from the sweep items and their results."""
     rows = [
         {
             "sites": item["sites"],
@@ -427,6 +368,4 @@ def assurance(
         for item, res in zip(items, results, strict=True)
         for row in res["rows"]
     ]
-    fits = pd.DataFrame(rows, columns=FIT_COLUMNS)
-    settings.update({"sites": site_counts, "simulations": simulations, "null": null})
-    return AssuranceResult(table=summarise(fits, threshold), fits=fits, settings=settings)
+    return pd.DataFrame(rows, columns=FIT_COLUMNS)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from staggered.assurance import AssuranceResult
+    from staggered.assurance_result import AssuranceResult
 
 __all__ = ["assurance_text", "headline_rows", "markdown", "plot_assurance"]
 
