@@ -68,6 +68,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
+    _add_fit_parser(sub)
+
+    d = sub.add_parser("demo", help="fit the bundled example panel (simulated, truth kept)")
+    _add_sampler_args(d)
+
+    _add_simulate_parser(sub)
+    _add_sbc_parser(sub)
+    _add_compare_sites_parser(sub)
+
+    r = sub.add_parser("report", help="write report.html for a fit folder")
+    r.add_argument("results", type=Path, help="folder written by `staggered fit` (posterior.nc)")
+
+    m = sub.add_parser(
+        "compare", help="compare fitted models (LOO on untreated cells, pooled effects)"
+    )
+    m.add_argument("fits", nargs="+", type=Path, help="posterior.nc files (or fit folders)")
+    m.add_argument("--out", type=Path, default=None, help="folder for CSVs and models.png")
+
+    sub.add_parser("specs", help="list the shipped model specs")
+    _add_assurance_parser(sub)
+    return parser
+
+
+def _add_fit_parser(sub) -> None:
+    """The ``fit`` subcommand: a panel CSV, its column roles and the sampler options."""
     f = sub.add_parser("fit", help="fit a model to a panel CSV and write effects.csv etc.")
     f.add_argument("panel", type=Path, help="long panel CSV, one row per unit x period")
     f.add_argument("--unit", required=True, help="unit id column")
@@ -119,9 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_sampler_args(f)
 
-    d = sub.add_parser("demo", help="fit the bundled example panel (simulated, truth kept)")
-    _add_sampler_args(d)
 
+def _add_simulate_parser(sub) -> None:
+    """The ``simulate`` subcommand: a scenario panel with known truth."""
     s = sub.add_parser("simulate", help="simulate a scenario panel with known truth")
     s.add_argument("scenario", choices=_Scenarios(), metavar="SCENARIO", help="one of %(choices)s")
     s.add_argument("--model", default="negbin-rw", help="spec whose prior 'prior' draws from")
@@ -133,6 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--periods", type=int, default=None, help="default: 14 years' worth")
     s.add_argument("--freq", choices=["year", "quarter", "month"], default="year")
 
+
+def _add_sbc_parser(sub) -> None:
+    """The ``sbc`` subcommand: simulation-based calibration of a spec."""
     c = sub.add_parser("sbc", help="simulation-based calibration of a model spec")
     c.add_argument("--model", default="negbin-rw", help="spec that simulates (and fits)")
     c.add_argument("--fit-model", default=None, help="fit a different spec (wrong pairing)")
@@ -176,6 +204,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     c.add_argument("--out", required=True, type=Path, help="output folder")
 
+
+def _add_compare_sites_parser(sub) -> None:
+    """The ``compare-sites`` subcommand: sites' effects from a fit folder."""
     k = sub.add_parser("compare-sites", help="compare sites' posterior effects from a fit folder")
     k.add_argument("results", type=Path, help="folder written by `staggered fit` (posterior.nc)")
     k.add_argument("--scope", choices=["unit", "group"], default="unit", help="areas or programmes")
@@ -189,19 +220,6 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--window", default=None, help="inclusive event-time window, e.g. 3,5")
     k.add_argument("--sites", default=None, help="comma-separated site ids for pairwise table")
     k.add_argument("--threshold", type=float, default=0.9, help="detectable if P(<0) >= this")
-
-    r = sub.add_parser("report", help="write report.html for a fit folder")
-    r.add_argument("results", type=Path, help="folder written by `staggered fit` (posterior.nc)")
-
-    m = sub.add_parser(
-        "compare", help="compare fitted models (LOO on untreated cells, pooled effects)"
-    )
-    m.add_argument("fits", nargs="+", type=Path, help="posterior.nc files (or fit folders)")
-    m.add_argument("--out", type=Path, default=None, help="folder for CSVs and models.png")
-
-    sub.add_parser("specs", help="list the shipped model specs")
-    _add_assurance_parser(sub)
-    return parser
 
 
 def _add_assurance_parser(sub) -> None:
