@@ -152,12 +152,28 @@ def build_report(fit, *, command: str | None = None, results: str | Path | None 
         from staggered.outcome_report import build_joint_report
 
         return build_joint_report(fit, command=command, results=results)
-    p = fit.panel
-    d = fit.diagnostics
     count = fit.spec.is_count
     measure = "relative" if count else "absolute"
     effects = fit.effects()
-    problems = find_problems(d)
+    problems = find_problems(fit.diagnostics)
+    parts = _head(fit, problems)
+    parts.append("<h2>Data</h2><pre>" + html.escape(fit.panel.summary()) + "</pre>")
+    parts += _diagnostics_section(fit.diagnostics, problems)
+    if fit.pretrend is not None:
+        parts += _pretrend_section(fit, problems)
+    parts += _pooled_sections(fit, effects, measure)
+    if count:
+        parts += _comparison_section(fit, effects, results)
+    if fit.panel.n_modifiers and "modifier_coef" in fit.idata.posterior:
+        parts += _modifier_section(fit)
+    parts += _reproduce_section(fit, command)
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _head(fit, problems: list[str]) -> list[str]:
+    """The HTML head, the banner of an unconverged fit, the title and the model."""
+    d = fit.diagnostics
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>staggered report: {html.escape(fit.spec.name)}</title>"
@@ -174,9 +190,11 @@ def build_report(fit, *, command: str | None = None, results: str | Path | None 
         f"<p class='note'>Model <b>{html.escape(fit.spec.name)}</b>: "
         f"{html.escape(fit.spec.summary)}</p>"
     )
+    return parts
 
-    parts.append("<h2>Data</h2><pre>" + html.escape(p.summary()) + "</pre>")
 
+def _diagnostics_section(d: dict, problems: list[str]) -> list[str]:
+    """Whether the sampler converged, and its settings, time, R-hat, ESS and divergences."""
     box = "bad" if problems else "ok"
     text = (
         (
@@ -186,78 +204,89 @@ def build_report(fit, *, command: str | None = None, results: str | Path | None 
         if problems
         else "No sampling problems detected."
     )
-    parts.append("<h2>Sampling diagnostics</h2>")
-    parts.append(
+    return [
+        "<h2>Sampling diagnostics</h2>",
         f"<p class='{box}'>{html.escape(text)}</p><p>{d.get('chains')} chains x "
         f"{d.get('draws')} draws ({d.get('tune')} warm-up) with "
         f"{html.escape(str(d.get('sampler')))} in {d.get('seconds', 0):.0f} s. "
         f"Max R-hat {d.get('max_rhat', float('nan')):.3f}; "
         f"min ESS bulk {d.get('min_ess_bulk', float('nan')):.0f}, tail "
         f"{d.get('min_ess_tail', float('nan')):.0f}; {d.get('divergences')} divergences."
-        f"{_tree_depth_text(d)}</p>"
-    )
+        f"{_tree_depth_text(d)}</p>",
+    ]
 
-    if fit.pretrend is not None:
-        check = fit.pretrends()
-        verdict = html.escape(str(check))
-        if problems:
-            box = "bad"
-            verdict = (
-                "<b>Not interpretable: the sampler did not converge (see the top of this "
-                "page).</b> " + verdict
-            )
-        else:
-            box = {"equivalence": "ok", "divergence": "bad"}.get(check.verdict, "warn")
-        parts.append("<h2>Pre-trend check</h2>")
-        parts.append(f"<p class='{box}'>{verdict}</p>")
-        parts.append(_table(check.table, pct=("mean", "lower", "upper") if count else ()))
 
+def _pretrend_section(fit, problems: list[str]) -> list[str]:
+    """The pre-trend check's verdict (not interpretable when unconverged) and its table."""
+    check = fit.pretrends()
+    verdict = html.escape(str(check))
+    if problems:
+        box = "bad"
+        verdict = (
+            "<b>Not interpretable: the sampler did not converge (see the top of this "
+            "page).</b> " + verdict
+        )
+    else:
+        box = {"equivalence": "ok", "divergence": "bad"}.get(check.verdict, "warn")
+    return [
+        "<h2>Pre-trend check</h2>",
+        f"<p class='{box}'>{verdict}</p>",
+        _table(check.table, pct=("mean", "lower", "upper") if fit.spec.is_count else ()),
+    ]
+
+
+def _pooled_sections(fit, effects, measure: str) -> list[str]:
+    """The pooled effect by event time (table and event-study figure) and the predictive one."""
+    pct = ("mean", "lower", "upper") if fit.spec.is_count else ()
     pooled = effects[
         (effects.scope == "pooled")
         & (effects.measure == measure)
         & (effects.event_time >= fit.design.first_effect_time)
     ]
     cols = ["event_time", "mean", "lower", "upper", "prob_negative"]
-    parts.append("<h2>Pooled effect by time since adoption</h2>")
+    parts = ["<h2>Pooled effect by time since adoption</h2>"]
     parts.append(
         "<p class='note'>Change in the admission rate of all treated sites observed at each "
         f"event time, weighted by expected admissions; {fit.config.get('level', 0.9):.0%} "
         "intervals; prob_negative = posterior probability of a reduction.</p>"
     )
-    parts.append(_table(pooled[cols], pct=("mean", "lower", "upper") if count else ()))
+    parts.append(_table(pooled[cols], pct=pct))
     parts.append(_img(plots.event_study(fit)))
     pred = effects[(effects.scope == "predictive") & (effects.measure == measure)]
     parts.append("<h2>What a new site should expect (predictive)</h2>")
     parts.append("<p class='note'>Includes the spread between programmes and areas.</p>")
-    parts.append(_table(pred[cols], pct=("mean", "lower", "upper") if count else ()))
+    parts.append(_table(pred[cols], pct=pct))
+    return parts
 
-    if count:
-        parts.append("<h2>Site comparisons</h2>")
-        parts += _site_sections(fit, effects, results=results)
-        ttd = compare.time_to_detectable(effects, scope="unit")
-        n_det = int(ttd.first_detectable.notna().sum())
-        parts.append(
-            f"<p>{n_det} of {len(ttd)} areas reach a 90% probability of a reduction at "
-            "some event time.</p>"
-        )
-        parts.append(_img(plots.site_trajectories(fit)))
-        parts.append(_img(plots.forest(fit)))
-        parts.append(_img(plots.rank_plot(fit)))
-    if p.n_modifiers and "modifier_coef" in fit.idata.posterior:
-        parts += _modifier_section(fit)
 
-    parts.append("<h2>Reproduce</h2>")
-    cmd = command or fit.config.get("command") or "(fitted from Python)"
-    parts.append(f"<pre>{html.escape(cmd)}</pre>")
+def _comparison_section(fit, effects, results: str | Path | None) -> list[str]:
+    """Site comparisons of a count fit: tables, time to a detectable effect and figures."""
+    parts = ["<h2>Site comparisons</h2>"]
+    parts += _site_sections(fit, effects, results=results)
+    ttd = compare.time_to_detectable(effects, scope="unit")
+    n_det = int(ttd.first_detectable.notna().sum())
     parts.append(
+        f"<p>{n_det} of {len(ttd)} areas reach a 90% probability of a reduction at "
+        "some event time.</p>"
+    )
+    parts.append(_img(plots.site_trajectories(fit)))
+    parts.append(_img(plots.forest(fit)))
+    parts.append(_img(plots.rank_plot(fit)))
+    return parts
+
+
+def _reproduce_section(fit, command: str | None) -> list[str]:
+    """The command that made the fit, its seed and the package versions."""
+    cmd = command or fit.config.get("command") or "(fitted from Python)"
+    return [
+        "<h2>Reproduce</h2>",
+        f"<pre>{html.escape(cmd)}</pre>",
         "<p class='note'>Seed "
         + html.escape(str(fit.config.get("random_seed")))
         + ". Versions: "
         + html.escape(", ".join(f"{k} {v}" for k, v in _versions().items()))
-        + "</p>"
-    )
-    parts.append("</body></html>")
-    return "\n".join(parts)
+        + "</p>",
+    ]
 
 
 def write_report(fit, out: str | Path, *, command: str | None = None) -> Path:
