@@ -303,21 +303,7 @@ def run_sbc(
         # what the compiled sampler depends on: workers reuse it across runs that share these
         token=fingerprint({k: sweep_settings[k] for k in SAMPLER_SETTINGS}),
     )
-    size = chunk_size if batch else 1
-    items = []
-    for first in range(0, replicates, size):
-        chunk = list(range(first, min(first + size, replicates)))
-        key = f"replicate-{first:05d}" if size == 1 else f"replicates-{first:05d}-{chunk[-1]:05d}"
-        items.append(
-            {
-                "key": key,
-                "seed": [[random_seed, r] for r in chunk],
-                "replicates": chunk,
-                "outcomes": outcomes[chunk],
-                "truths": truths.isel(draw=chunk),
-                "context": ctx,
-            }
-        )
+    items = _sweep_items(outcomes, truths, ctx, replicates, chunk_size if batch else 1, random_seed)
     results = run_sweep(
         sbc_task,
         items,
@@ -333,8 +319,33 @@ def run_sbc(
         [row for rows in results for row in rows],
         columns=["replicate", "quantity", "rank", "n_draws", "truth", "divergences"],
     )
+    summary = _summary(ranks, n_thin, prob)
+    return SBCResult(ranks=ranks, summary=summary, settings=settings)
+
+
+def _sweep_items(outcomes, truths, ctx, replicates: int, size: int, random_seed: int) -> list:
+    """One sweep item per chunk of ``size`` replicates: their seeds, outcomes and truths."""
+    items = []
+    for first in range(0, replicates, size):
+        chunk = list(range(first, min(first + size, replicates)))
+        key = f"replicate-{first:05d}" if size == 1 else f"replicates-{first:05d}-{chunk[-1]:05d}"
+        items.append(
+            {
+                "key": key,
+                "seed": [[random_seed, r] for r in chunk],
+                "replicates": chunk,
+                "outcomes": outcomes[chunk],
+                "truths": truths.isel(draw=chunk),
+                "context": ctx,
+            }
+        )
+    return items
+
+
+def _summary(ranks: pd.DataFrame, n_thin: int, prob: float) -> pd.DataFrame:
+    """Uniformity of each quantity's ranks, quantities in the order they first appear."""
     order = list(dict.fromkeys(ranks["quantity"]))
-    summary = pd.DataFrame(
+    return pd.DataFrame(
         [
             {
                 "quantity": q,
@@ -343,4 +354,3 @@ def run_sbc(
             for q in order
         ]
     )
-    return SBCResult(ranks=ranks, summary=summary, settings=settings)
