@@ -212,6 +212,95 @@ def simulate(
     Simulation
         The panel, the truth and the parameters.
     """
+    if scenario in ("prior", "two-outcomes"):
+        return _other_simulator(
+            scenario,
+            model=model,
+            n_units=n_units,
+            n_groups=n_groups,
+            n_periods=n_periods,
+            start_year=start_year,
+            freq=freq,
+            random_seed=random_seed,
+        )
+    if scenario not in SCENARIOS:
+        raise ValueError(
+            f"unknown scenario {scenario!r}; choose one of "
+            f"{[*sorted(SCENARIOS), 'prior', 'two-outcomes']}"
+        )
+    if freq not in PERIODS_PER_YEAR:
+        raise ValueError(f"freq must be one of {sorted(PERIODS_PER_YEAR)}, got {freq!r}")
+    sc = SCENARIOS[scenario]
+    if site_sd is not None:
+        sc = dataclasses.replace(sc, group_sd=site_sd, unit_sd=site_sd)
+    rng = np.random.default_rng(random_seed)
+    ppy = PERIODS_PER_YEAR[freq]
+    n_periods = 14 * ppy if n_periods is None else n_periods
+    labels = _period_labels(start_year, n_periods, freq)
+    years = start_year + np.arange(n_periods) / ppy  # calendar time in years
+
+    treated, group, adopt_year = _adoption(
+        rng, n_units, n_groups, never_treated_share, adoption_years
+    )
+    population0 = np.exp(rng.uniform(np.log(150_000), np.log(1_200_000), n_units))
+    pop_growth = rng.normal(0.005, 0.003, n_units)
+    population = np.round(population0[:, None] * np.exp(pop_growth[:, None] * (years - start_year)))
+    log_mu0, adopt_year = _untreated_log_mu(
+        rng,
+        sc,
+        population,
+        treated,
+        adopt_year,
+        years,
+        ppy=ppy,
+        start_year=start_year,
+        adoption_years=adoption_years,
+        rate_per_1000=rate_per_1000,
+        growth=growth,
+        unit_trend_sd=unit_trend_sd,
+    )
+    event_time, is_treated_cell, tau = _effects(
+        rng, sc, treated, group, adopt_year, years, ppy=ppy, n_groups=n_groups
+    )
+    mu0 = np.exp(log_mu0)
+    mu1 = mu0 * np.exp(tau)
+
+    phi = 1.0 / dispersion_cv**2
+    # NB(mu, phi) as a gamma-Poisson mixture
+    admissions = rng.poisson(rng.gamma(phi, mu1 / phi))
+
+    area_ids = np.array([f"E{9000 + i:05d}" for i in range(n_units)])
+    ui, ti = np.meshgrid(np.arange(n_units), np.arange(n_periods), indexing="ij")
+    ui, ti = ui.ravel(), ti.ravel()
+    panel = _long_panel(
+        area_ids, ui, ti, treated, group, n_groups, adopt_year, labels, freq, admissions, population
+    )
+    truth = _truth(area_ids[ui], event_time, is_treated_cell, mu0, mu1, tau)
+    params = {
+        "scenario": scenario,
+        "freq": freq,
+        "n_units": n_units,
+        "n_groups": n_groups,
+        "n_periods": n_periods,
+        "dispersion_cv": dispersion_cv,
+        "unit_trend_sd": unit_trend_sd,
+        "random_seed": random_seed,
+    }
+    return Simulation(panel=panel, truth=truth, params=params)
+
+
+def _other_simulator(
+    scenario: str,
+    *,
+    model: str,
+    n_units: int,
+    n_groups: int,
+    n_periods: int | None,
+    start_year: int,
+    freq: str,
+    random_seed: int | None,
+) -> Simulation:
+    """The ``prior`` and ``two-outcomes`` scenarios, simulated by their own modules."""
     if scenario == "prior":
         from staggered.sbc_prior import simulate_from_prior
 
@@ -234,23 +323,17 @@ def simulate(
             start_year=start_year,
             random_seed=random_seed,
         )
-    if scenario not in SCENARIOS:
-        raise ValueError(
-            f"unknown scenario {scenario!r}; choose one of "
-            f"{[*sorted(SCENARIOS), 'prior', 'two-outcomes']}"
-        )
-    if freq not in PERIODS_PER_YEAR:
-        raise ValueError(f"freq must be one of {sorted(PERIODS_PER_YEAR)}, got {freq!r}")
-    sc = SCENARIOS[scenario]
-    if site_sd is not None:
-        sc = dataclasses.replace(sc, group_sd=site_sd, unit_sd=site_sd)
-    rng = np.random.default_rng(random_seed)
-    ppy = PERIODS_PER_YEAR[freq]
-    n_periods = 14 * ppy if n_periods is None else n_periods
-    labels = _period_labels(start_year, n_periods, freq)
-    years = start_year + np.arange(n_periods) / ppy  # calendar time in years
+    raise ValueError(f"not a delegated scenario: {scenario!r}")
 
-    # --- units, programmes, adoption ---------------------------------------------------
+
+def _adoption(
+    rng: np.random.Generator,
+    n_units: int,
+    n_groups: int,
+    never_treated_share: float,
+    adoption_years: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Treated areas, their programme (-1: none) and adoption year (0: never treated)."""
     n_treated = int(round(n_units * (1.0 - never_treated_share)))
     treated = np.zeros(n_units, dtype=bool)
     treated[rng.choice(n_units, n_treated, replace=False)] = True
@@ -259,12 +342,29 @@ def simulate(
     # programmes adopt together, areas inside one programme at the programme's start
     group_year = rng.choice(np.asarray(adoption_years), n_groups)
     adopt_year = np.where(treated, group_year[np.maximum(group, 0)], 0)
+    return treated, group, adopt_year
 
-    population0 = np.exp(rng.uniform(np.log(150_000), np.log(1_200_000), n_units))
-    pop_growth = rng.normal(0.005, 0.003, n_units)
-    population = np.round(population0[:, None] * np.exp(pop_growth[:, None] * (years - start_year)))
 
-    # --- untreated expected counts ---------------------------------------------------------
+def _untreated_log_mu(
+    rng: np.random.Generator,
+    sc: Scenario,
+    population: np.ndarray,
+    treated: np.ndarray,
+    adopt_year: np.ndarray,
+    years: np.ndarray,
+    *,
+    ppy: int,
+    start_year: int,
+    adoption_years: tuple[int, ...],
+    rate_per_1000: float,
+    growth: float,
+    unit_trend_sd: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Untreated log expected counts (units, periods) and the adoption years.
+
+    The adoption years change only in a scenario that selects sites on their shocks.
+    """
+    n_units, n_periods = population.shape
     log_rate0 = np.log(rate_per_1000 / 1000.0 / ppy) + rng.normal(0.0, 0.15, n_units)
     period_shock = rng.normal(0.0, 0.01, n_periods)
     trend = rng.normal(0.0, unit_trend_sd, n_units) if unit_trend_sd > 0 else np.zeros(n_units)
@@ -300,10 +400,23 @@ def simulate(
             high = u[:, idx_prev] > 0.5 * sc.ar_sd  # (units, cohorts)
             first_high = np.where(high.any(axis=1), np.argmax(high, axis=1), high.shape[1] - 1)
             adopt_year = np.where(treated, cohort_years[first_high], 0)
+    return log_mu0, adopt_year
 
-    # --- effects -----------------------------------------------------------------------
+
+def _effects(
+    rng: np.random.Generator,
+    sc: Scenario,
+    treated: np.ndarray,
+    group: np.ndarray,
+    adopt_year: np.ndarray,
+    years: np.ndarray,
+    *,
+    ppy: int,
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event time, treated cells (from the lead on) and the true log effect of every cell."""
     group_mult = 1.0 + rng.normal(0.0, sc.group_sd, n_groups)
-    unit_mult = 1.0 + rng.normal(0.0, sc.unit_sd, n_units)
+    unit_mult = 1.0 + rng.normal(0.0, sc.unit_sd, treated.size)
     mult = np.where(treated, group_mult[np.maximum(group, 0)] * unit_mult, 0.0)
     event_time = np.where(
         treated[:, None], np.round((years[None, :] - adopt_year[:, None]) * ppy), -1
@@ -311,24 +424,30 @@ def simulate(
     is_treated_cell = treated[:, None] & (event_time >= -sc.lead)
     s = np.maximum(event_time + sc.lead, 0) / ppy
     tau = np.where(is_treated_cell, mult[:, None] * np.log1p(sc.shape(s)), 0.0)
-    mu0 = np.exp(log_mu0)
-    mu1 = mu0 * np.exp(tau)
+    return event_time, is_treated_cell, tau
 
-    phi = 1.0 / dispersion_cv**2
-    # NB(mu, phi) as a gamma-Poisson mixture
-    admissions = rng.poisson(rng.gamma(phi, mu1 / phi))
 
-    # --- long panel ----------------------------------------------------------------------
-    area_ids = np.array([f"E{9000 + i:05d}" for i in range(n_units)])
+def _long_panel(
+    area_ids: np.ndarray,
+    ui: np.ndarray,
+    ti: np.ndarray,
+    treated: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    adopt_year: np.ndarray,
+    labels: list[str],
+    freq: str,
+    admissions: np.ndarray,
+    population: np.ndarray,
+) -> pd.DataFrame:
+    """The long panel, one row per area x period (``ui``, ``ti``: each row's indices)."""
     prog_ids = np.array([f"P{g + 1:02d}" for g in range(n_groups)])
     programme = np.where(treated, prog_ids[np.maximum(group, 0)], "")  # never treated: none
     start = np.where(treated, adopt_year.astype(str), "")
-    ui, ti = np.meshgrid(np.arange(n_units), np.arange(n_periods), indexing="ij")
-    ui, ti = ui.ravel(), ti.ravel()
     period_col = np.asarray(labels, dtype=object)[ti]
     if freq == "year":
         period_col = np.asarray([int(p) for p in labels])[ti]
-    panel = pd.DataFrame(
+    return pd.DataFrame(
         {
             "area": area_ids[ui],
             "programme": programme[ui],
@@ -339,7 +458,16 @@ def simulate(
         }
     )
 
-    # --- truth ---------------------------------------------------------------------------
+
+def _truth(
+    cell_area: np.ndarray,
+    event_time: np.ndarray,
+    is_treated_cell: np.ndarray,
+    mu0: np.ndarray,
+    mu1: np.ndarray,
+    tau: np.ndarray,
+) -> pd.DataFrame:
+    """True pooled (expected-count weighted) and unit relative effects by event time."""
     rows = []
     cell_e = event_time.ravel()
     cell_t = is_treated_cell.ravel()
@@ -350,23 +478,12 @@ def simulate(
     unit_truth = pd.DataFrame(
         {
             "scope": "unit",
-            "id": area_ids[ui][cell_t],
+            "id": cell_area[cell_t],
             "event_time": cell_e[cell_t],
             "measure": "relative",
             "value": np.expm1(tau.ravel()[cell_t]),
         }
     )
-    truth = pd.concat(
+    return pd.concat(
         [pd.DataFrame(rows, columns=list(unit_truth.columns)), unit_truth], ignore_index=True
     )
-    params = {
-        "scenario": scenario,
-        "freq": freq,
-        "n_units": n_units,
-        "n_groups": n_groups,
-        "n_periods": n_periods,
-        "dispersion_cv": dispersion_cv,
-        "unit_trend_sd": unit_trend_sd,
-        "random_seed": random_seed,
-    }
-    return Simulation(panel=panel, truth=truth, params=params)
