@@ -182,6 +182,42 @@ def build_design(
     ValueError
         If a setting is out of range or ``comparison`` is not one of the two choices.
     """
+    _check_settings(comparison, anticipation, placebo, horizon)
+    event_time = _event_time(panel)
+    ever = event_time != Design.NO_EVENT
+    first_eff = -anticipation
+    effect_cell = _effect_cells(panel, event_time, first_eff, placebo, comparison)
+    comp_cell = ~effect_cell
+    if comparison == "never-treated":
+        _check_never_treated_periods(panel, ever)
+    units_with_effect = _check_comparison_cells(
+        panel, event_time, effect_cell, comp_cell, anticipation
+    )
+
+    e_eff = event_time[effect_cell]
+    max_e = int(e_eff.max()) if e_eff.size else 0
+    top = max_e if horizon is None else min(max_e, horizon)
+    # never-treated: placebo cells may reach further back than the placebo window
+    bottom = min(first_eff - placebo, int(e_eff.min()) if e_eff.size else first_eff)
+    event_times = np.arange(bottom, top + 1)
+    effect_index = np.minimum(e_eff, top) - bottom
+    return Design(
+        panel=panel,
+        event_time=event_time,
+        effect_cell=effect_cell,
+        event_times=event_times,
+        effect_index=effect_index.astype(np.int64),
+        treated_units=units_with_effect,
+        anticipation=anticipation,
+        horizon=horizon,
+        placebo=first_eff - bottom,
+        comparison=comparison,
+        placebo_window=placebo,
+    )
+
+
+def _check_settings(comparison: str, anticipation: int, placebo: int, horizon: int | None) -> None:
+    """Refuse an unknown comparison and negative windows."""
     if comparison not in COMPARISONS:
         allowed = " or ".join(repr(c) for c in COMPARISONS)
         raise ValueError(f"comparison must be {allowed}, got {comparison!r}")
@@ -191,9 +227,13 @@ def build_design(
         raise ValueError(f"placebo must be >= 0, got {placebo}")
     if horizon is not None and horizon < 0:
         raise ValueError(f"horizon must be >= 0, got {horizon}")
-    event_time = _event_time(panel)
+
+
+def _effect_cells(
+    panel: Panel, event_time: np.ndarray, first_eff: int, placebo: int, comparison: str
+) -> np.ndarray:
+    """Cells with an effect (anticipation, treated or placebo); the others are comparisons."""
     ever = event_time != Design.NO_EVENT
-    first_eff = -anticipation
     effect_cell = ever & (event_time >= first_eff)
     if comparison == "never-treated":
         pre = ever & (event_time < first_eff)
@@ -205,29 +245,44 @@ def build_design(
         earliest = panel.period_idx == first_seen[panel.unit_idx]
         in_window = (event_time >= first_eff - placebo) & (event_time < first_eff)
         effect_cell = effect_cell | (ever & in_window & ~earliest)
-    comp_cell = ~effect_cell
+    return effect_cell
 
-    has_eff = np.bincount(panel.period_idx[effect_cell], minlength=panel.n_periods) > 0
-    if comparison == "never-treated":
-        has_never = np.bincount(panel.period_idx[~ever], minlength=panel.n_periods) > 0
-        # base cells too: a base cell's period effect must be learnt from never-treated units
-        has_treated = np.bincount(panel.period_idx[ever], minlength=panel.n_periods) > 0
-        bad = np.flatnonzero(has_treated & ~has_never)
-        if bad.size:
-            periods = _format_list([panel.period_labels[p] for p in bad])
-            if ever.all():
-                raise PanelError(
-                    "comparison='never-treated' needs never-treated units, but every unit of "
-                    f"the panel adopts within it (effect or placebo cells in period(s) "
-                    f"{periods}). Use comparison='not-yet-treated' or add never-treated units."
-                )
+
+def _check_never_treated_periods(panel: Panel, ever: np.ndarray) -> None:
+    """With ``comparison="never-treated"``: a never-treated unit in every treated unit's period."""
+    has_never = np.bincount(panel.period_idx[~ever], minlength=panel.n_periods) > 0
+    # base cells too: a base cell's period effect must be learnt from never-treated units
+    has_treated = np.bincount(panel.period_idx[ever], minlength=panel.n_periods) > 0
+    bad = np.flatnonzero(has_treated & ~has_never)
+    if bad.size:
+        periods = _format_list([panel.period_labels[p] for p in bad])
+        if ever.all():
             raise PanelError(
-                f"No never-treated unit is observed in period(s) {periods}, where treated "
-                "units have effect, placebo or base cells: with comparison='never-treated' only "
-                "never-treated units inform the period effects. Use "
-                "comparison='not-yet-treated', add never-treated units, or drop those periods "
-                "from the panel."
+                "comparison='never-treated' needs never-treated units, but every unit of "
+                f"the panel adopts within it (effect or placebo cells in period(s) "
+                f"{periods}). Use comparison='not-yet-treated' or add never-treated units."
             )
+        raise PanelError(
+            f"No never-treated unit is observed in period(s) {periods}, where treated "
+            "units have effect, placebo or base cells: with comparison='never-treated' only "
+            "never-treated units inform the period effects. Use "
+            "comparison='not-yet-treated', add never-treated units, or drop those periods "
+            "from the panel."
+        )
+
+
+def _check_comparison_cells(
+    panel: Panel,
+    event_time: np.ndarray,
+    effect_cell: np.ndarray,
+    comp_cell: np.ndarray,
+    anticipation: int,
+) -> np.ndarray:
+    """Comparison cells in every period with effect cells, and in every treated unit.
+
+    Returns the units with effect cells.
+    """
+    has_eff = np.bincount(panel.period_idx[effect_cell], minlength=panel.n_periods) > 0
     # every period with effect cells needs at least one comparison cell in the same period
     has_comp = np.bincount(panel.period_idx[comp_cell], minlength=panel.n_periods) > 0
     bad = np.flatnonzero(has_eff & ~has_comp)
@@ -251,27 +306,7 @@ def build_design(
             f"before adoption (minus an anticipation window of {anticipation}), so their "
             "untreated level cannot be learnt. Add their pre-adoption rows or drop these units."
         )
-
-    e_eff = event_time[effect_cell]
-    max_e = int(e_eff.max()) if e_eff.size else 0
-    top = max_e if horizon is None else min(max_e, horizon)
-    # never-treated: placebo cells may reach further back than the placebo window
-    bottom = min(first_eff - placebo, int(e_eff.min()) if e_eff.size else first_eff)
-    event_times = np.arange(bottom, top + 1)
-    effect_index = np.minimum(e_eff, top) - bottom
-    return Design(
-        panel=panel,
-        event_time=event_time,
-        effect_cell=effect_cell,
-        event_times=event_times,
-        effect_index=effect_index.astype(np.int64),
-        treated_units=units_with_effect,
-        anticipation=anticipation,
-        horizon=horizon,
-        placebo=first_eff - bottom,
-        comparison=comparison,
-        placebo_window=placebo,
-    )
+    return units_with_effect
 
 
 def _event_time(panel: Panel) -> np.ndarray:
