@@ -178,8 +178,8 @@ def _fit_kwargs(args) -> dict:
 
 def _run_fit(args) -> int:
     from staggered.cli_outcomes import column_list
-    from staggered.data import read_panel_csv
     from staggered.fit import fit
+    from staggered.panel_csv import read_panel_csv
 
     df = read_panel_csv(args.panel)  # errors name the file's lines
     result = fit(

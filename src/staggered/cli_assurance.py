@@ -31,7 +31,7 @@ def run_assurance(args) -> int:
         shape = _numbers(args.effect, "--effect (a shape name or a trajectory)")
     data = None
     if args.data is not None:
-        from staggered.data import read_panel_csv
+        from staggered.panel_csv import read_panel_csv
 
         data = read_panel_csv(args.data)
     checkpoint = args.checkpoint or args.out / "checkpoint.jsonl"
