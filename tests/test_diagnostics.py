@@ -134,3 +134,17 @@ def test_diagnose_names_the_slowest_variable():
     assert diag["worst_rhat_var"] == "stuck" and diag["max_rhat"] > 1.5
     assert diag["worst_ess_bulk_var"] == "stuck" and diag["min_ess_bulk"] < 20
     assert any(p.endswith("(worst: stuck)") for p in find_problems(diag))
+
+
+def test_signed_scales_and_their_steps_are_judged_by_what_they_identify():
+    """A signed deviation scale (and its steps) that sits on opposite signs in two chains is
+    the same posterior: no R-hat problem from them, but the scale's absolute value is checked."""
+    s = np.concatenate([RNG.normal(0.5, 0.05, (1, 200)), RNG.normal(-0.5, 0.05, (1, 200))])
+    z = np.sign(s)[..., None] * RNG.normal(1.0, 0.1, (2, 200, 3))
+    flipped = {"sigma_unit_signed": s, "delta_unit_z": z, "sigma_unit": np.abs(s)}
+    diag = diagnose(az.from_dict(posterior={**POSTERIOR, **flipped}))
+    assert diag["max_rhat"] < 1.05 and diag["worst_rhat_var"] != "sigma_unit_signed"
+    stuck = dict(flipped, sigma_unit=np.abs(s) + np.array([[0.0], [1.0]]))
+    assert diagnose(az.from_dict(posterior={**POSTERIOR, **stuck}))["worst_rhat_var"] == (
+        "sigma_unit"
+    )

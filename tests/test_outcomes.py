@@ -156,6 +156,8 @@ def test_joint_model_has_prefixed_outcomes_and_correlated_steps(sim):
     names = {v.name for v in model.free_RVs}
     assert {f"{A}::theta_effect", f"{B}::theta_effect", "delta_unit_joint_z"} <= names
     assert not any(n.endswith("delta_unit_z") for n in names)  # replaced by the joint steps
+    # the correlated steps keep positive scales (a signed one would flip the correlation)
+    assert f"{A}::sigma_unit" in names and not any(n.endswith("_signed") for n in names)
     assert list(model.coords["outcome"]) == [A, B]
     # with the correlation set to 0.9 (and the step scales fixed), the sites' first effects
     # deviate from the pooled curves with correlation 0.9 across outcomes

@@ -65,3 +65,25 @@ def test_unit_deviation_prior_has_its_own_start_scale():
     expected_last = np.sqrt(pri["unit_start_sd"] ** 2 + k * pri["unit_step_sd"] ** 2 / 4)
     assert deviation[:, :, 0].std() == pytest.approx(expected_first, rel=0.08)
     assert deviation[:, :, -1].std() == pytest.approx(expected_last, rel=0.08)
+
+
+def test_deviation_scales_are_sampled_signed_with_a_half_normal_law():
+    """``sigma_unit`` etc. are ``|s|`` with ``s ~ Normal(0, c)``: half-normal, as stated.
+
+    The signed form is only a parameterisation (``models.curves.deviation_scale``); the prior
+    of the scale must stay ``HalfNormal(c)``: mean ``c * sqrt(2 / pi)``, never negative.
+    """
+    model = build_model(_design(), load_spec("negbin-rw"))
+    free = {v.name for v in model.free_RVs}
+    assert {"sigma_unit_signed", "sigma_unit_start_signed"} <= free
+    assert "sigma_unit" not in free and "sigma_unit" in model.named_vars
+    pri = load_spec("negbin-rw").priors
+    with model:
+        prior = pm.sample_prior_predictive(
+            draws=4000, var_names=["sigma_unit", "sigma_unit_start"], random_seed=6
+        ).prior
+    scales = {"sigma_unit": pri["unit_step_sd"], "sigma_unit_start": pri["unit_start_sd"]}
+    for name, c in scales.items():
+        draws = prior[name].values.ravel()
+        assert draws.min() >= 0
+        assert draws.mean() == pytest.approx(c * np.sqrt(2 / np.pi), rel=0.05)

@@ -27,9 +27,19 @@ if TYPE_CHECKING:
 
 # cell-level deterministics: large and redundant for convergence checks
 _CELL_VARS = ("eta0", "tau")
-# latent factors and loadings are identified only up to sign (and rotation); convergence is
-# judged on their scales and on the counterfactual and effects they feed
-_SIGN_FREE_VARS = ("factor", "factor_loading_z")
+# latent factors and loadings are identified only up to sign (and rotation), and so are the
+# signed deviation scales with their standard-normal steps (models.curves.deviation_scale);
+# convergence is judged on the scales' absolute values, the deviations, the counterfactual and
+# the effects they feed
+_SIGN_FREE_VARS = (
+    "factor",
+    "factor_loading_z",
+    "delta_unit_z",
+    "delta_group_z",
+    "delta_unit_placebo_z",
+    "delta_group_placebo_z",
+)
+_SIGN_FREE_SUFFIX = "_signed"
 
 #: Largest acceptable R-hat.
 RHAT_MAX = 1.01
@@ -110,7 +120,7 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
     names = [
         v
         for v in post.data_vars
-        if v not in _CELL_VARS + _SIGN_FREE_VARS and not str(v).endswith("__")
+        if v not in _CELL_VARS + _SIGN_FREE_VARS and not str(v).endswith(("__", _SIGN_FREE_SUFFIX))
     ]
     n_chains = post.sizes["chain"]
     out: dict = {"chains": int(n_chains), "draws": int(post.sizes["draw"])}

@@ -165,9 +165,14 @@ def _level_deviations(
     larger from the start needs no large first step, which would also loosen its later ones).
     ``innovations[level]``, if given, are the effect walk's standard-normal steps.
     """
-    sigma = pm.HalfNormal(f"sigma_{level}", pri[f"{level}_step_sd"] * scale)
+    # a joint model's correlated steps keep positive scales: a scale's sign would flip its
+    # outcome's steps and so the sign of their correlation with the other outcomes
+    signed = innovations.get(level) is None
+    sigma = deviation_scale(f"sigma_{level}", pri[f"{level}_step_sd"] * scale, signed)
     start = (
-        pm.HalfNormal(f"sigma_{level}_start", pri[f"{level}_start_sd"] * scale) if n_post else None
+        deviation_scale(f"sigma_{level}_start", pri[f"{level}_start_sd"] * scale, signed)
+        if n_post
+        else None
     )
     return pt.concatenate(
         [
@@ -182,6 +187,24 @@ def _level_deviations(
         ],
         axis=1,
     )
+
+
+def deviation_scale(name: str, prior_sd: float, signed: bool) -> pt.TensorVariable:
+    """A deviation scale ``name ~ HalfNormal(prior_sd)``, sampled signed where it can be.
+
+    Signed: ``name_signed ~ Normal(0, prior_sd)`` multiplies the standard-normal steps, and the
+    deterministic ``name = |name_signed|`` is the scale. The model is the same (``|s|`` is
+    half-normal, and ``s * z`` has the law of ``|s| * z`` for symmetric ``z``), but a scale
+    whose posterior reaches zero no longer has to be explored on the log scale, whose long
+    tail towards zero mixed slowest of the whole fit; the sampler passes through zero instead.
+    The sign of ``s`` and of its steps is not identified (:mod:`staggered.diagnostics` judges
+    convergence on ``name`` and on the deviations). Returns the factor for the steps.
+    """
+    if not signed:
+        return pm.HalfNormal(name, prior_sd)
+    s = pm.Normal(f"{name}_signed", 0.0, prior_sd)
+    pm.Deterministic(name, pt.abs(s))
+    return s
 
 
 def _modifier_term(design: Design, spec: ModelSpec, scale: float, step: float):
