@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 common=(--replicates 200 --units 20 --groups 3 --periods 8 --workers 2 --seed 2026 --no-progress)
 # negbin-rw is the default with its regression-to-the-mean guard (AR(1) deviations and the
-# selection shift, since session 7); the results stored in negbin-rw/ predate it (they are of
-# the model now called negbin-rw-iid)
+# selection shift, since session 7) and signed deviation scales (session 8); negbin-rw-iid/
+# holds the run of the model without the guard
 staggered sbc --model negbin-rw "${common[@]}" --draws 200 --tune 200 --out negbin-rw || true
 staggered sbc --model normal-rw "${common[@]}" --draws 200 --tune 200 --out normal-rw || true
 # poisson-rw fails SBC at these settings (see docs/sbc.md); with 600 warm-up iterations a

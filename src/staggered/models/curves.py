@@ -25,7 +25,7 @@ nothing is assumed to carry over between them.
 Geometry: ``theta`` is sampled in its levels (centred: pooled data pin them; its steps would be
 strongly anti-correlated), or, with ``pooled_walk = "non-centred"`` (monthly panels), as its
 start and standard-normal steps; the programme and unit deviations as standard-normal steps
-(non-centred: few cells inform each).
+(non-centred: few cells inform each) times signed scales (:func:`deviation_scale`).
 """
 
 from __future__ import annotations
