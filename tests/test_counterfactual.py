@@ -107,10 +107,11 @@ def test_selection_shock_enters_the_likelihood_of_the_selection_cells_only(ar1):
     logp_fn = model.compile_logp(vars=model.observed_RVs)
     shock = [rv.name for rv in free].index("selection_shock")
 
-    def at(shift):
+    def at(shift):  # every adoption wave's shift (the default has one per wave) set to shift
+        shifts = np.full(np.shape(point["selection_shock"]), shift)
         values = list(constrained)
-        values[shock] = np.asarray(shift)
-        return eta0_fn(*values), logp_fn({**point, "selection_shock": np.asarray(shift)})
+        values[shock] = shifts
+        return eta0_fn(*values), logp_fn({**point, "selection_shock": shifts})
 
     (eta_a, logp_a), (eta_b, logp_b) = at(0.0), at(0.3)
     np.testing.assert_allclose(eta_a, eta_b)
@@ -244,8 +245,12 @@ def test_options_fit_and_report_effects(small_sim, model):
     assert pooled["mean"].notna().all() and len(pooled) > 0
 
 
-@pytest.mark.parametrize("selection_shock", [False, True])
-def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome(selection_shock):
+@pytest.mark.parametrize(
+    "selection_shock, selection_waves", [(False, False), (True, False), (True, True)]
+)
+def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome(
+    selection_shock, selection_waves
+):
     """The SBC truth (eta0 from the period-by-period simulator) equals the model's own eta0
     evaluated at the same parameters with the simulated outcome in its lags, and the compiled
     sampler's posterior deterministics use the outcome it is given."""
@@ -254,7 +259,9 @@ def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome
     from staggered.compiled import CompiledNUTS
     from staggered.sbc_prior import prior_outcomes, prior_settings, template_design
 
-    spec = stg.load_spec("negbin-rw").replace(selection_shock=selection_shock)
+    spec = stg.load_spec("negbin-rw").replace(
+        selection_shock=selection_shock, selection_waves=selection_waves
+    )
     design = template_design(n_units=12, n_groups=2, n_periods=7, freq="year", random_seed=1)
     model = build_model(design, spec, **prior_settings(spec))
     prior = pm.sample_prior_predictive(draws=3, model=model, random_seed=2)
@@ -296,3 +303,55 @@ def test_guard_lines_report_the_selection_shift_and_the_ar_rate():
     (joint,) = guard_lines(post(0.0, prefix="ae::"))
     assert joint.startswith("regression-to-the-mean guard (ae):")
     assert guard_lines(xr.Dataset({"alpha": (("chain", "draw"), np.zeros((2, 5)))})) == []
+
+
+def test_guard_lines_report_each_adoption_waves_shift():
+    """A shift per wave (the default): each wave's shift, and which waves look selected."""
+    import xarray as xr
+
+    from staggered.guard import guard_lines
+
+    rng = np.random.default_rng(4)
+    shifts = np.log([1.05, 1.03, 1.0])
+    draws = rng.normal(shifts, 0.005, (2, 500, 3))
+    post = xr.Dataset(
+        {
+            "selection_shock": (("chain", "draw", "selection_wave"), draws),
+            "ar_rho": (("chain", "draw"), rng.normal(0.6, 0.02, (2, 500))),
+        },
+        coords={"selection_wave": ["2014", "2015", "2017"]},
+    )
+    (line,) = guard_lines(post)
+    assert "by adoption wave 2014 +5.0%" in line and "2015 +3.0%" in line and "2017 +0.0%" in line
+    assert "unusual year in wave 2014, 2015:" in line and "persist at 0.60" in line
+    many = xr.Dataset(
+        {
+            "selection_shock": (
+                ("chain", "draw", "selection_wave"),
+                rng.normal(0, 0.005, (2, 50, 8)),
+            )
+        },
+        coords={"selection_wave": [str(y) for y in range(2010, 2018)]},
+    )
+    (short,) = guard_lines(many)
+    assert "over 8 adoption waves" in short and "unusual year" not in short
+
+
+def test_selection_waves_give_each_wave_its_own_shift():
+    """``selection_waves``: one shift per adoption wave, on that wave's selection cells only."""
+    from staggered.models.builder import selection_cells, selection_waves
+    from staggered.sbc_prior import template_design
+
+    design = template_design(n_units=12, n_groups=2, n_periods=7, freq="year", random_seed=1)
+    spec = stg.load_spec("negbin-rw")
+    assert spec.selection_waves  # the default
+    model = build_model(design, spec)
+    p = design.panel
+    cells = selection_cells(design)
+    labels, pos = selection_waves(design, cells)
+    cell_wave = [str(p.period_labels[a]) for a in p.adoption_idx[p.unit_idx[cells]]]
+    assert [labels[k] for k in pos] == cell_wave  # each window cell gets its own wave's shift
+    assert list(model.coords["selection_wave"]) == sorted(set(cell_wave)) and len(labels) > 1
+    assert model["selection_shock"].eval().shape == (len(labels),)
+    pooled = build_model(design, spec.replace(selection_waves=False))
+    assert "selection_wave" not in pooled.coords and pooled["selection_shock"].ndim == 0

@@ -20,7 +20,7 @@ from staggered.data import encode_panel
 from staggered.design import Design, build_design
 from staggered.effects import estimand_draws
 from staggered.models import ModelSpec, build_model, load_spec
-from staggered.models.builder import selection_cells
+from staggered.models.builder import selection_cells, selection_waves
 from staggered.simulate import simulate
 
 # fixed prior centres, so that the prior does not depend on the simulated data
@@ -190,7 +190,13 @@ def _ar1_outcomes(
     # the selection shift sits in eta but not in the expected log rate, so it carries over
     shift = np.zeros_like(fixed)
     if "selection_shock" in params:
-        shift[:, selection_cells(design)] = value("selection_shock")[:, None]
+        cells = selection_cells(design)
+        psi = value("selection_shock")
+        if psi.ndim == 2:  # one shift per adoption wave
+            psi = psi[:, selection_waves(design, cells)[1]]
+        else:
+            psi = psi[:, None]
+        shift[:, cells] = psi
     lag, gap = design.ar_lag
     noise_mult = np.where(lag[None, :] < 0, 1.0 / np.sqrt(1.0 - rho**2), 1.0)
     rng = np.random.default_rng([seed, 1])

@@ -88,13 +88,31 @@ def selection_cells(design: Design) -> np.ndarray:
     return np.flatnonzero(window & anchored[p.unit_idx])
 
 
+def selection_waves(design: Design, cells: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Adoption waves of the selection cells: their labels, and each cell's wave position."""
+    p = design.panel
+    waves, pos = np.unique(p.adoption_idx[p.unit_idx[cells]], return_inverse=True)
+    return [str(p.period_labels[w]) for w in waves], pos
+
+
 def _selection_shock(design: Design, spec: ModelSpec, scale: float):
-    """Per-cell shift for the year before adoption (pooled ``selection_shock``), or None."""
+    """Per-cell shift for the year before adoption (``selection_shock``), or None.
+
+    One pooled shift, or with ``selection_waves`` one per adoption wave (dim
+    ``selection_wave``): a programme whose early waves were picked after a high year and whose
+    last wave took every site left has high and low windows, which one shift would average.
+    """
     cells = selection_cells(design)
     if not spec.selection_shock or cells.size == 0:
         return None
-    psi = pm.Normal("selection_shock", 0.0, spec.priors["selection_shock_sd"] * scale)
-    return pt.set_subtensor(pt.zeros(design.panel.n_cells)[cells], psi)
+    sd = spec.priors["selection_shock_sd"] * scale
+    if not spec.selection_waves:
+        psi = pm.Normal("selection_shock", 0.0, sd)
+        return pt.set_subtensor(pt.zeros(design.panel.n_cells)[cells], psi)
+    labels, pos = selection_waves(design, cells)
+    pm.modelcontext(None).add_coord("selection_wave", labels)
+    psi = pm.Normal("selection_shock", 0.0, sd, dims="selection_wave")
+    return pt.set_subtensor(pt.zeros(design.panel.n_cells)[cells], psi[pos])
 
 
 def _unit_trends(design: Design, spec: ModelSpec, scale: float) -> pt.TensorVariable:

@@ -61,6 +61,11 @@ class ModelSpec:
         a pooled shift ``selection_shock ~ Normal(0, selection_shock_sd)``, so that year does
         not raise the unit's intercept and trend. With ``ar1`` the shift is part of the
         unit's deviation and so reverts after adoption at the learnt AR rate.
+    selection_waves : bool
+        With ``selection_shock``: one shift per adoption wave (``selection_shock`` over the
+        ``selection_wave`` dim, each ``Normal(0, selection_shock_sd)``) instead of one pooled
+        shift, for programmes whose waves were picked differently (early waves after a high
+        year, the last wave every site left).
     factors : int
         Number of latent factors (interactive fixed effects ``lambda_i . f_t``) in the
         counterfactual, with shrinkage on each factor's loadings; 0 for none.
@@ -88,6 +93,7 @@ class ModelSpec:
     cohort_trends: bool = False
     ar1: bool = False
     selection_shock: bool = False
+    selection_waves: bool = False
     factors: int = 0
     curve: str = "rw"
     group_level: bool = True
@@ -114,6 +120,7 @@ class ModelSpec:
                 "cohort_trends": self.cohort_trends,
                 "ar1": self.ar1,
                 "selection_shock": self.selection_shock,
+                "selection_waves": self.selection_waves,
                 "factors": self.factors,
             },
             "effect": {
@@ -152,7 +159,14 @@ def spec_from_dict(d: dict) -> ModelSpec:
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     cf = d.get("counterfactual", {})
-    allowed_cf = {"unit_trend", "cohort_trends", "ar1", "selection_shock", "factors"}
+    allowed_cf = {
+        "unit_trend",
+        "cohort_trends",
+        "ar1",
+        "selection_shock",
+        "selection_waves",
+        "factors",
+    }
     bad_cf = set(cf) - allowed_cf
     if bad_cf:
         raise ValueError(
@@ -180,6 +194,7 @@ def spec_from_dict(d: dict) -> ModelSpec:
         cohort_trends=bool(cf.get("cohort_trends", False)),
         ar1=bool(cf.get("ar1", False)),
         selection_shock=bool(cf.get("selection_shock", False)),
+        selection_waves=bool(cf.get("selection_waves", False)),
         factors=int(factors),
         curve=curve,
         group_level=bool(eff.get("group_level", True)),
