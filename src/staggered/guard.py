@@ -1,7 +1,8 @@
 """What the regression-to-the-mean guard of the default model read (one line per outcome).
 
-The default counterfactual carries AR(1) deviations (``ar_rho``) and a shift of the year before
-adoption per adoption wave (``selection_shock``, :mod:`staggered.models.builder`). Their posteriors
+The default counterfactual carries AR(1) deviations (``ar_rho``) and a pooled shift of the year
+before adoption (``selection_shock``, one per adoption wave with ``selection_waves``;
+:mod:`staggered.models.builder`). Their posteriors
 say whether sites were picked after a high (or low) year and how fast such a year reverts;
 the summary prints them so that a reader sees the threat and the correction together.
 """
@@ -89,7 +90,7 @@ def _shift_text(shock: xr.DataArray, level: float) -> tuple[str, str | None]:
             f"{w} {100 * m:+.1f}% ({100 * lo:+.1f}% to {100 * hi:+.1f}%)"
             for w, (m, lo, hi) in zip(waves, stats, strict=True)
         ]
-        text = f"by adoption wave {', '.join(parts)} ({level:.0%} intervals)"
+        text = f"(by adoption wave) {', '.join(parts)} ({level:.0%} intervals)"
     else:
         means = [m for m, _, _ in stats]
         text = (
