@@ -246,3 +246,25 @@ def test_loaded_quarterly_fit_rebuilds_its_check_without_the_selection_shock(tmp
     assert len(placebo) > 0 and len(again) == len(placebo)
     width = (placebo["upper"] - placebo["lower"]).abs().to_numpy()
     assert (np.abs(again["mean"].to_numpy() - placebo["mean"].to_numpy()) <= 2e-3 * width).all()
+
+
+def test_fit_saved_before_signed_scales_loads_the_same_effects(tiny_fit):
+    """A file from before the signed deviation scales (session 8) holds the positive scales
+    and steps that go with them; loading fills ``*_signed`` from the scales and recomputes the
+    same cell quantities as the fit (the model is the same)."""
+    from staggered.io import _RECOMPUTED, _restore
+
+    post = tiny_fit.idata.posterior
+    old = post.copy()
+    for level in ("unit", "group"):
+        z = f"delta_{level}_z"
+        steps = old[z].values.copy()  # (chain, draw, rows, effect_time)
+        steps[..., 0] *= np.sign(old[f"sigma_{level}_start_signed"].values)[..., None]
+        steps[..., 1:] *= np.sign(old[f"sigma_{level}_signed"].values)[..., None, None]
+        old[z] = (old[z].dims, steps)
+    signed = [v for v in old.data_vars if str(v).endswith("_signed")]
+    assert len(signed) == 4
+    old = old.drop_vars(signed + list(_RECOMPUTED))
+    restored = _restore(old, tiny_fit.design, tiny_fit.spec, tiny_fit.config)
+    for name in _RECOMPUTED:
+        np.testing.assert_allclose(restored[name].values, post[name].values, rtol=1e-6, atol=1e-9)

@@ -122,6 +122,23 @@ def _base(name) -> str:
     return str(name).rsplit("::", 1)[-1]
 
 
+def _with_signed_scales(posterior: xr.Dataset, model) -> xr.Dataset:
+    """Fill the signed deviation scales of a file saved before they existed (session 8).
+
+    Such a fit sampled the positive scale ``sigma_unit`` itself, with steps to match; the
+    model is the same with ``sigma_unit_signed = sigma_unit`` (``models.curves.deviation_scale``).
+    """
+    suffix = "_signed"
+    filled = {
+        rv.name: posterior[rv.name[: -len(suffix)]]
+        for rv in model.free_RVs
+        if rv.name.endswith(suffix)
+        and rv.name not in posterior
+        and rv.name[: -len(suffix)] in posterior
+    }
+    return posterior.assign(filled) if filled else posterior
+
+
 def _free_names(posterior: xr.Dataset, model) -> list[str]:
     """The model's free parameters, if the posterior has them all (a real fit), else []."""
     free = [rv.name for rv in model.free_RVs]
@@ -146,6 +163,7 @@ def _restore(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
     missing = [name for name in wanted if name not in posterior]
     if not missing:  # format 2 stored them
         return posterior
+    posterior = _with_signed_scales(posterior, model)
     free = _free_names(posterior, model)
     if not free:  # nothing to recompute them from
         return posterior
