@@ -197,7 +197,7 @@ def assurance(
     (the sites differ between simulations), several times slower for small panels.
     """
     from staggered.models import load_spec
-    from staggered.sweeps import fingerprint, resolve_backend, run_sweep
+    from staggered.sweeps import fingerprint, run_sweep
 
     spec = load_spec(model)
     _check_arguments(spec, threshold, level, simulations, draws, tune)
@@ -259,7 +259,7 @@ def assurance(
     results = run_sweep(
         assurance_task,
         items,
-        backend=resolve_backend(backend, workers=workers, scheduler=scheduler),
+        backend=backend,
         workers=workers,
         scheduler=scheduler,
         checkpoint=checkpoint,

@@ -243,7 +243,7 @@ def run_sbc(
     -------
     SBCResult
     """
-    from staggered.sweeps import fingerprint, resolve_backend, run_sweep
+    from staggered.sweeps import fingerprint, run_sweep
 
     sim_spec = load_spec(model)
     fit_spec = sim_spec if fit_model is None else load_spec(fit_model)
@@ -307,7 +307,7 @@ def run_sbc(
     results = run_sweep(
         sbc_task,
         items,
-        backend=resolve_backend(backend, workers=workers, scheduler=scheduler),
+        backend=backend,
         workers=workers,
         scheduler=scheduler,
         checkpoint=checkpoint,

@@ -120,7 +120,7 @@ def run_sweep(
     task: Callable[[dict], Any],
     items: Iterable[Mapping],
     *,
-    backend: str = "serial",
+    backend: str | None = "serial",
     workers: int | None = None,
     scheduler: str | None = None,
     checkpoint: str | Path | None = None,
@@ -142,10 +142,11 @@ def run_sweep(
         One dict per unit of work, each with a unique ``"key"`` (str or int) and its
         ``"seed"`` (JSON-serialisable: an int or a list such as ``[run_seed, i]``); the task
         must draw its randomness from the item, never from worker state.
-    backend : {"serial", "processes", "dask"}
+    backend : {"serial", "processes", "dask"} or None
         ``"serial"``: in this process. ``"processes"``: a pool of ``workers`` spawned
         processes. ``"dask"``: a ``dask.distributed.LocalCluster`` of ``workers`` processes
         with one thread each, started and closed here, or the cluster at ``scheduler``.
+        None: chosen from ``workers`` and ``scheduler`` (:func:`resolve_backend`).
     workers : int, optional
         Worker processes of the pool or the ``LocalCluster`` (default: CPU cores). Not used
         with ``scheduler`` (the cluster has its own workers).
@@ -177,6 +178,7 @@ def run_sweep(
         When ``checkpoint`` belongs to another sweep.
     """
     items = [dict(item) for item in items]
+    backend = resolve_backend(backend, workers=workers, scheduler=scheduler)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if scheduler is not None and backend != "dask":
