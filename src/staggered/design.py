@@ -187,12 +187,9 @@ def build_design(
     ever = event_time != Design.NO_EVENT
     first_eff = -anticipation
     effect_cell = _effect_cells(panel, event_time, first_eff, placebo, comparison)
-    comp_cell = ~effect_cell
     if comparison == "never-treated":
         _check_never_treated_periods(panel, ever)
-    units_with_effect = _check_comparison_cells(
-        panel, event_time, effect_cell, comp_cell, anticipation
-    )
+    units_with_effect = _check_comparison_cells(panel, event_time, effect_cell, anticipation)
 
     e_eff = event_time[effect_cell]
     max_e = int(e_eff.max()) if e_eff.size else 0
@@ -275,13 +272,13 @@ def _check_comparison_cells(
     panel: Panel,
     event_time: np.ndarray,
     effect_cell: np.ndarray,
-    comp_cell: np.ndarray,
     anticipation: int,
 ) -> np.ndarray:
     """Comparison cells in every period with effect cells, and in every treated unit.
 
     Returns the units with effect cells.
     """
+    comp_cell = ~effect_cell
     has_eff = np.bincount(panel.period_idx[effect_cell], minlength=panel.n_periods) > 0
     # every period with effect cells needs at least one comparison cell in the same period
     has_comp = np.bincount(panel.period_idx[comp_cell], minlength=panel.n_periods) > 0

@@ -39,7 +39,9 @@ _SIGN_FREE_VARS = (
     "delta_unit_placebo_z",
     "delta_group_placebo_z",
 )
-_SIGN_FREE_SUFFIX = "_signed"
+#: Suffix of a deviation scale's signed free variable (``sigma_unit_signed``; the scale itself
+#: is its absolute value, :func:`staggered.models.curves.deviation_scale`).
+SIGNED_SUFFIX = "_signed"
 
 #: Largest acceptable R-hat.
 RHAT_MAX = 1.01
@@ -120,7 +122,7 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
     names = [
         v
         for v in post.data_vars
-        if v not in _CELL_VARS + _SIGN_FREE_VARS and not str(v).endswith(("__", _SIGN_FREE_SUFFIX))
+        if v not in _CELL_VARS + _SIGN_FREE_VARS and not str(v).endswith(("__", SIGNED_SUFFIX))
     ]
     n_chains = post.sizes["chain"]
     out: dict = {"chains": int(n_chains), "draws": int(post.sizes["draw"])}

@@ -11,7 +11,7 @@ import xarray as xr
 
 from staggered.data import Panel
 from staggered.design import fit_designs
-from staggered.diagnostics import warn_unconverged
+from staggered.diagnostics import SIGNED_SUFFIX, warn_unconverged
 from staggered.fit_result import Fit
 from staggered.models import spec_from_dict
 
@@ -128,13 +128,12 @@ def _with_signed_scales(posterior: xr.Dataset, model) -> xr.Dataset:
     Such a fit sampled the positive scale ``sigma_unit`` itself, with steps to match; the
     model is the same with ``sigma_unit_signed = sigma_unit`` (``models.curves.deviation_scale``).
     """
-    suffix = "_signed"
     filled = {
-        rv.name: posterior[rv.name[: -len(suffix)]]
+        rv.name: posterior[rv.name.removesuffix(SIGNED_SUFFIX)]
         for rv in model.free_RVs
-        if rv.name.endswith(suffix)
+        if rv.name.endswith(SIGNED_SUFFIX)
         and rv.name not in posterior
-        and rv.name[: -len(suffix)] in posterior
+        and rv.name.removesuffix(SIGNED_SUFFIX) in posterior
     }
     return posterior.assign(filled) if filled else posterior
 

@@ -35,6 +35,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from staggered.design import Design
+from staggered.diagnostics import SIGNED_SUFFIX
 from staggered.models.spec import ModelSpec
 from staggered.modifiers import standardised_modifiers
 from staggered.periods import PERIODS_PER_YEAR
@@ -202,7 +203,7 @@ def deviation_scale(name: str, prior_sd: float, signed: bool) -> pt.TensorVariab
     """
     if not signed:
         return pm.HalfNormal(name, prior_sd)
-    s = pm.Normal(f"{name}_signed", 0.0, prior_sd)
+    s = pm.Normal(f"{name}{SIGNED_SUFFIX}", 0.0, prior_sd)
     pm.Deterministic(name, pt.abs(s))
     return s
 
