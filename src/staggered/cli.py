@@ -162,6 +162,7 @@ def _fit_kwargs(args) -> dict:
     return {
         "model": args.model,
         "draws": args.draws,
+        "max_draws": args.max_draws,
         "tune": args.tune,
         "chains": args.chains,
         "target_accept": args.target_accept,

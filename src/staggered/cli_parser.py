@@ -29,6 +29,14 @@ def _add_sampler_args(p: argparse.ArgumentParser, *, draws: int = 1000, chains: 
     p.add_argument("--model", default="negbin-rw", help="spec name or path (default negbin-rw)")
     p.add_argument("--draws", type=int, default=draws, help=f"draws per chain ({draws})")
     p.add_argument("--tune", type=int, default=draws, help=f"warm-up iterations ({draws})")
+    p.add_argument(
+        "--max-draws",
+        type=int,
+        default=None,
+        help="sample on up to this many draws per chain until R-hat and ESS pass, keeping "
+        "--draws evenly spaced (default 3 x --draws for chains x draws >= 1600 with nutpie; "
+        "--max-draws equal to --draws switches it off)",
+    )
     p.add_argument("--chains", type=int, default=chains, help=f"chains ({chains})")
     p.add_argument("--target-accept", type=float, default=0.9, help="NUTS target (0.9)")
     p.add_argument(

@@ -61,11 +61,12 @@ _AT_MAX_STATS = ("reached_max_treedepth", "maxdepth_reached")
 
 _ADVICE = {
     "python": (
-        "refit with more draws= and tune=, a higher target_accept= (e.g. 0.95) or a simpler model"
+        "refit with more draws= (or max_draws=) and tune=, a higher target_accept= (e.g. 0.95) "
+        "or a simpler model"
     ),
     "cli": (
-        "rerun with more --draws and --tune, a higher --target-accept (e.g. 0.95) or a simpler "
-        "--model"
+        "rerun with more --draws (or --max-draws) and --tune, a higher --target-accept "
+        "(e.g. 0.95) or a simpler --model"
     ),
 }
 _style = "python"
@@ -122,7 +123,9 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
     names = [
         v
         for v in post.data_vars
-        if v not in _CELL_VARS + _SIGN_FREE_VARS and not str(v).endswith(("__", SIGNED_SUFFIX))
+        if not is_cell_var(v)
+        and v not in _SIGN_FREE_VARS
+        and not str(v).endswith(("__", SIGNED_SUFFIX))
     ]
     n_chains = post.sizes["chain"]
     out: dict = {"chains": int(n_chains), "draws": int(post.sizes["draw"])}
@@ -141,8 +144,41 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
     stats = idata.get("sample_stats")
     div = stats.get("diverging") if stats is not None else None
     out["divergences"] = int(div.sum()) if div is not None else 0
+    if stats is not None and "draws_run" in stats.attrs:
+        # a fit run on past `draws` and thinned (staggered.sampling_nutpie): divergences
+        # among every draw run, not only the kept ones
+        out["draws_run"] = int(stats.attrs["draws_run"])
+        out["divergences"] = int(stats.attrs["divergences_run"])
     out.update(tree_depth_stats(stats, max_tree_depth=max_tree_depth))
     return out
+
+
+def kept_draws_text(diagnostics: dict) -> str:
+    """``" (kept evenly from 2500 per chain run)"`` for a fit sampled on past its draws."""
+    run, kept = diagnostics.get("draws_run"), diagnostics.get("draws")
+    if not run or run == kept:
+        return ""
+    return f" (kept evenly from {run} per chain run)"
+
+
+def is_cell_var(name) -> bool:
+    """True for a cell-level deterministic (``eta0``, ``tau``; ``"y::tau"`` in a joint fit)."""
+    return str(name).rsplit("::", 1)[-1] in _CELL_VARS
+
+
+def mixing_ok(diagnostics: dict) -> bool:
+    """True when R-hat and bulk and tail ESS pass (divergences and tree depth not judged).
+
+    What more draws can fix: :mod:`staggered.sampling_nutpie` samples on until it holds.
+    """
+    rhat = _number(diagnostics.get("max_rhat"))
+    if rhat is not None and rhat > RHAT_MAX:
+        return False
+    floor = ess_required(diagnostics)
+    return all(
+        (ess := _number(diagnostics.get(f"min_ess_{kind}"))) is None or ess >= floor
+        for kind in ("bulk", "tail")
+    )
 
 
 def _extreme(stat, names: list[str], pick) -> tuple[float, str]:

@@ -11,6 +11,7 @@ import warnings
 
 # first: sets the XLA flags for parallel chains before anything loads JAX
 from staggered.sampling import SAMPLERS, sample_model
+from staggered.sampling_nutpie import default_max_draws
 
 # isort: split
 import numpy as np
@@ -46,6 +47,7 @@ def fit_design(
     prior_scale: float | None = None,
     config: dict | None = None,
     warn: bool = True,
+    max_draws: int | None = None,
 ) -> Fit:
     """Fit a model to an already built design (used by :func:`fit` and by SBC).
 
@@ -63,6 +65,8 @@ def fit_design(
         raise ValueError(f"model {spec.name!r} needs count outcomes; use 'normal-rw'")
     if random_seed is None:
         random_seed = int(np.random.default_rng().integers(2**31 - 1))
+    if max_draws is None:
+        max_draws = default_max_draws(draws, chains) if sampler == "nutpie" else draws
     pm_model = build_model(design, spec, prior_loc=prior_loc, prior_scale=prior_scale)
     idata, seconds = sample_model(
         pm_model,
@@ -73,6 +77,7 @@ def fit_design(
         sampler=sampler,
         random_seed=random_seed,
         progressbar=progressbar,
+        max_draws=max_draws,
     )
     diag = diagnose(idata)
     diag.update({"sampler": sampler, "tune": tune, "seconds": round(seconds, 2)})
@@ -82,6 +87,7 @@ def fit_design(
         {
             "model": spec.name,
             "draws": draws,
+            "max_draws": max_draws,
             "tune": tune,
             "chains": chains,
             "target_accept": target_accept,
@@ -123,6 +129,7 @@ def fit(
     random_seed: int | None = None,
     level: float = 0.9,
     progressbar: bool = True,
+    max_draws: int | None = None,
 ) -> Fit:
     """Fit a hierarchical staggered-rollout model to a long panel.
 
@@ -185,7 +192,14 @@ def fit(
         column if omitted. ``"fy"`` also reads int years as the financial years starting in
         April of that year (``2015`` is 2015/16).
     draws, tune, chains : int
-        NUTS settings.
+        NUTS settings: ``draws`` is the number of draws kept per chain.
+    max_draws : int, optional
+        Sample on, up to this many draws per chain, until R-hat and bulk and tail ESS pass the
+        thresholds (checked every ``draws / 2``), then keep ``draws`` per chain evenly spaced
+        over all draws run; divergences are counted over every draw run. Default: three
+        times ``draws`` for a fit of reportable size (``chains * draws >= 1600``, the default
+        4 x 1000 included) with nutpie, else ``draws`` (no extension). ``max_draws=draws``
+        switches it off; other samplers cannot extend.
     target_accept : float, default 0.9
         NUTS target acceptance rate.
     sampler : {"nutpie", "numpyro", "blackjax", "pymc"}
@@ -236,6 +250,7 @@ def fit(
         random_seed=random_seed,
         level=level,
         progressbar=progressbar,
+        max_draws=max_draws,
         config={
             "placebo": placebo,
             "covariates": [str(c) for c in panel.covariate_names],

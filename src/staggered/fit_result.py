@@ -14,7 +14,7 @@ import pandas as pd
 
 from staggered.data import Panel
 from staggered.design import Design
-from staggered.diagnostics import problems_text
+from staggered.diagnostics import kept_draws_text, problems_text
 from staggered.effects import effects_table, sort_effects
 from staggered.guard import guard_lines
 from staggered.models import ModelSpec
@@ -63,7 +63,7 @@ class Fit:
         p = self.panel
         d = self.diagnostics
         cohorts = len(set(p.adoption_idx[p.adoption_idx >= 0].tolist()))
-        draws = f"{d.get('chains', '?')} chains x {d.get('draws', '?')} draws"
+        draws = f"{d.get('chains', '?')} chains x {d.get('draws', '?')} draws" + kept_draws_text(d)
         problems = find_problems(d)
         status = "converged" if not problems else "NOT CONVERGED (" + "; ".join(problems) + ")"
         check = "" if self.pretrend is None else ", with pre-trend check fit"
@@ -243,8 +243,8 @@ class Fit:
 
 def _sampler_line(d: dict) -> str:
     return (
-        f"{d.get('sampler')} {d.get('chains')} chains x {d.get('draws')} draws "
-        f"({d.get('tune')} tune) in {d.get('seconds', float('nan')):.1f} s; "
+        f"{d.get('sampler')} {d.get('chains')} chains x {d.get('draws')} draws"
+        f"{kept_draws_text(d)} ({d.get('tune')} tune) in {d.get('seconds', float('nan')):.1f} s; "
         f"max R-hat {d.get('max_rhat', float('nan')):.3f}, "
         f"min ESS bulk {d.get('min_ess_bulk', float('nan')):.0f} / "
         f"tail {d.get('min_ess_tail', float('nan')):.0f}, "

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from staggered import compare, plots
-from staggered.diagnostics import find_problems, problems_text
+from staggered.diagnostics import find_problems, kept_draws_text, problems_text
 from staggered.tables import people_table
 
 _CSS = """
@@ -207,7 +207,7 @@ def _diagnostics_section(d: dict, problems: list[str]) -> list[str]:
     return [
         "<h2>Sampling diagnostics</h2>",
         f"<p class='{box}'>{html.escape(text)}</p><p>{d.get('chains')} chains x "
-        f"{d.get('draws')} draws ({d.get('tune')} warm-up) with "
+        f"{d.get('draws')} draws{kept_draws_text(d)} ({d.get('tune')} warm-up) with "
         f"{html.escape(str(d.get('sampler')))} in {d.get('seconds', 0):.0f} s. "
         f"Max R-hat {d.get('max_rhat', float('nan')):.3f}; "
         f"min ESS bulk {d.get('min_ess_bulk', float('nan')):.0f}, tail "

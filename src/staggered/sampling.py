@@ -54,10 +54,23 @@ def sample_model(
     sampler: str,
     random_seed: int,
     progressbar: bool,
+    max_draws: int | None = None,
 ) -> tuple[az.InferenceData, float]:
-    """Run NUTS on a built model; return the InferenceData and wall-clock seconds."""
+    """Run NUTS on a built model; return the InferenceData and wall-clock seconds.
+
+    ``max_draws`` (nutpie only; default ``draws``): sample on, up to this many draws per chain,
+    until R-hat and ESS pass, keeping ``draws`` evenly spaced (:mod:`staggered.sampling_nutpie`).
+    """
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    max_draws = draws if max_draws is None else max_draws
+    if max_draws < draws:
+        raise ValueError(f"max_draws ({max_draws}) must be at least draws ({draws})")
+    if max_draws > draws and sampler != "nutpie":
+        raise ValueError(
+            f"max_draws > draws (sampling on until converged) needs sampler='nutpie', "
+            f"not {sampler!r}; pass max_draws=draws"
+        )
     kwargs: dict = {"idata_kwargs": {"log_likelihood": False}}
     if sampler in ("numpyro", "blackjax"):
         kwargs["nuts_sampler_kwargs"] = {"chain_method": _chain_method(chains)}
@@ -70,6 +83,24 @@ def sample_model(
         warnings.filterwarnings("ignore", message=".*The number of samples is too small.*")
         # harmless JAX notice from PyMC's post-processing on CPU
         warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
+        if sampler == "nutpie":
+            from pymc.util import _get_seeds_per_chain
+
+            from staggered.sampling_nutpie import sample_nutpie
+
+            idata = sample_nutpie(
+                model,
+                draws=draws,
+                max_draws=max_draws,
+                tune=tune,
+                chains=chains,
+                target_accept=target_accept,
+                # the seed pm.sample would give nutpie: the same draws as before this path
+                seed=_get_seeds_per_chain(random_seed, 1)[0],
+                progressbar=progressbar,
+                settings=kwargs["nuts_sampler_kwargs"],
+            )
+            return idata, time.perf_counter() - start
         idata = pm.sample(
             draws=draws,
             tune=tune,
