@@ -155,7 +155,7 @@ def _model(design, spec, config: dict):
 
 def _restore(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
     """Recompute the cell-level deterministics left out of the file, from the same model."""
-    import pymc as pm
+    from staggered.sampling_nutpie import recompute_cells
 
     model = _model(design, spec, config)
     wanted = [v.name for v in model.deterministics if _base(v.name) in _RECOMPUTED]
@@ -166,9 +166,7 @@ def _restore(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
     free = _free_names(posterior, model)
     if not free:  # nothing to recompute them from
         return posterior
-    values = posterior[free].map(lambda v: v.astype(np.float64))
-    cells = pm.compute_deterministics(values, var_names=missing, model=model, progressbar=False)
-    return posterior.assign({name: cells[name] for name in missing})
+    return recompute_cells(posterior, model, missing)
 
 
 _PANEL_UNIT = ("adoption_idx", "group_idx")

@@ -124,7 +124,7 @@ def sample_nutpie(
         trace, n_run = _run_until_mixed(running, draws, max_draws)
     idata = thin(trace, n_run, draws)
     if cells:
-        idata.posterior = _with_cells(idata.posterior, model, cells)
+        idata.posterior = recompute_cells(idata.posterior, model, cells)
     return _with_data(idata, model)
 
 
@@ -178,12 +178,15 @@ def _draws_done(trace: az.InferenceData) -> int:
     return int(np.min(np.sum(~np.isnan(lp), axis=1)))
 
 
-def _with_cells(posterior: xr.Dataset, model, cells: list[str]) -> xr.Dataset:
-    """Recompute the cell-level deterministics from the kept draws of the free parameters."""
+def recompute_cells(posterior: xr.Dataset, model, cells: list[str]) -> xr.Dataset:
+    """``posterior`` with the deterministics ``cells`` recomputed from its free parameters.
+
+    Used after sampling (the trace does not store them per draw) and by :func:`staggered.load`.
+    """
     import pymc as pm
 
     free = [rv.name for rv in model.free_RVs]
-    values = posterior[free]
+    values = posterior[free].map(lambda v: v.astype(np.float64))  # a file stores float32
     recomputed = pm.compute_deterministics(values, var_names=cells, model=model, progressbar=False)
     return posterior.assign({name: recomputed[name] for name in cells})
 
