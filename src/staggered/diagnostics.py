@@ -119,14 +119,7 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
     import arviz as az
 
     post = idata.posterior
-    # the sampler's transformed copies ("sigma_log__") mix exactly as the variables they copy
-    names = [
-        v
-        for v in post.data_vars
-        if not is_cell_var(v)
-        and v not in _SIGN_FREE_VARS
-        and not str(v).endswith(("__", SIGNED_SUFFIX))
-    ]
+    names = diagnosed_names(post)
     n_chains = post.sizes["chain"]
     out: dict = {"chains": int(n_chains), "draws": int(post.sizes["draw"])}
     with warnings.catch_warnings():
@@ -151,6 +144,21 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
         out["divergences"] = int(stats.attrs["divergences_run"])
     out.update(tree_depth_stats(stats, max_tree_depth=max_tree_depth))
     return out
+
+
+def diagnosed_names(posterior) -> list[str]:
+    """The posterior variables :func:`diagnose` judges.
+
+    Not the cell-level deterministics, the sampler's transformed copies (``sigma_log__`` mixes
+    exactly as ``sigma``) or the sign-free variables (judged through what they make).
+    """
+    return [
+        v
+        for v in posterior.data_vars
+        if not is_cell_var(v)
+        and v not in _SIGN_FREE_VARS
+        and not str(v).endswith(("__", SIGNED_SUFFIX))
+    ]
 
 
 def kept_draws_text(diagnostics: dict) -> str:

@@ -25,7 +25,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-from staggered.diagnostics import ESS_MIN, diagnose, is_cell_var, mixing_ok
+from staggered.diagnostics import ESS_MIN, diagnose, diagnosed_names, is_cell_var, mixing_ok
 
 #: Default ``max_draws`` of a reportable-size fit, in multiples of ``draws``.
 EXTEND_FACTOR = 3
@@ -135,10 +135,19 @@ def _run_until_mixed(running, draws: int, max_draws: int) -> tuple[az.InferenceD
         trace = _wait_for(running, point, started)
         if trace is None:  # the sampler finished first
             break
-        if mixing_ok(diagnose(thin(trace, point, draws))):
+        if _mixes(trace, point, draws):
             running.abort()
             return trace, point
     return running.wait(), max_draws
+
+
+def _mixes(trace: az.InferenceData, point: int, draws: int) -> bool:
+    """Whether the first ``point`` draws, thinned to ``draws``, pass R-hat and ESS."""
+    judged = az.InferenceData(
+        posterior=trace.posterior[diagnosed_names(trace.posterior)],  # only what is judged
+        sample_stats=trace.sample_stats[["diverging"]],
+    )
+    return mixing_ok(diagnose(thin(judged, point, draws)))
 
 
 def _wait_for(running, point: int, started: float) -> az.InferenceData | None:
