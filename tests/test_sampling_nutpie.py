@@ -79,10 +79,15 @@ def test_mixing_ok_judges_rhat_and_both_esses_only():
 class _FakeRunning:
     """Stands in for nutpie's background sampler: its trace grows by ``step`` per inspect."""
 
-    def __init__(self, chains: int, max_draws: int, step: int):
+    def __init__(self, chains: int, max_draws: int, step: int, stops_at: int | None = None):
         self.full = _trace(chains, max_draws)
         self.max_draws, self.step, self.shown = max_draws, step, 0
+        self.end = max_draws if stops_at is None else stops_at  # a sampler that fails early
         self.aborted = False
+
+    @property
+    def is_finished(self):
+        return self.shown >= self.end
 
     def _view(self):
         view = self.full.copy()
@@ -92,7 +97,7 @@ class _FakeRunning:
         return view
 
     def inspect(self):
-        self.shown = min(self.max_draws, self.shown + self.step)
+        self.shown = min(self.end, self.shown + self.step)
         return self._view()
 
     def abort(self):
@@ -100,7 +105,7 @@ class _FakeRunning:
         return self._view()
 
     def wait(self):
-        self.shown = self.max_draws
+        self.shown = self.end
         return self._view()
 
 
@@ -122,6 +127,18 @@ def test_sampling_stops_at_the_first_checkpoint_whose_kept_draws_mix(
     assert running.aborted == (expected < 3000)
     # every checkpoint up to the stopping point was judged, in order, none after it
     assert seen == [p for p in sn.checkpoints(1000, 3000)[:-1] if p <= expected]
+
+
+def test_a_sampler_that_stops_early_is_an_error_not_a_hang(monkeypatch):
+    monkeypatch.setattr(sn, "mixing_ok", lambda diag: False)
+    monkeypatch.setattr(sn.time, "sleep", lambda s: None)
+    # ended past `draws` but before the maximum: what ran is kept
+    running = _FakeRunning(chains=2, max_draws=3000, step=700, stops_at=1200)
+    assert sn._run_until_mixed(running, 1000, 3000)[1] == 1200
+    # ended short of `draws`: an error
+    running = _FakeRunning(chains=2, max_draws=3000, step=300, stops_at=600)
+    with pytest.raises(RuntimeError, match="stopped after 600 of 3000"):
+        sn._run_until_mixed(running, 1000, 3000)
 
 
 def test_max_draws_below_draws_or_with_another_sampler_is_refused():

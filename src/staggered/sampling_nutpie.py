@@ -138,7 +138,11 @@ def _run_until_mixed(running, draws: int, max_draws: int) -> tuple[az.InferenceD
         if _mixes(trace, point, draws):
             running.abort()
             return trace, point
-    return running.wait(), max_draws
+    trace = running.wait()  # re-raises a chain's error
+    n_run = _draws_done(trace)
+    if n_run < draws:
+        raise RuntimeError(f"nutpie stopped after {n_run} of {max_draws} draws per chain")
+    return trace, n_run
 
 
 def _mixes(trace: az.InferenceData, point: int, draws: int) -> bool:
@@ -164,7 +168,7 @@ def _wait_for(running, point: int, started: float) -> az.InferenceData | None:
         done = _draws_done(trace)
         if done >= point:
             return trace
-        if done == 0 and _finished(running):
+        if _finished(running):  # ended (or failed) before reaching the checkpoint
             return None
         elapsed = time.perf_counter() - started
         rate = done / elapsed if done else 0.0
