@@ -177,6 +177,7 @@ def run_item(item: dict) -> dict:
         min_ess_bulk=diag["min_ess_bulk"],
         min_ess_tail=diag["min_ess_tail"],
         divergences=diag["divergences"],
+        draws_run=diag.get("draws_run", diag["draws"]),
         sampling_seconds=diag.get("seconds"),
     )
 

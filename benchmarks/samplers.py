@@ -56,6 +56,11 @@ def _summary(name: str, theta: np.ndarray, seconds: float, depth, divergences: i
     }
 
 
+def _depth(stats) -> np.ndarray:
+    """Tree depths: nutpie writes ``depth``, PyMC's other paths ``tree_depth``."""
+    return next(stats[n] for n in ("depth", "tree_depth") if n in stats).values
+
+
 def run_staggered(sim, args) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stg.SamplingWarning)
@@ -77,9 +82,10 @@ def run_staggered(sim, args) -> dict:
         "staggered",
         post["theta"].values,
         d["seconds"],
-        fit.idata.sample_stats["tree_depth"].values,
+        _depth(fit.idata.sample_stats),
         d["divergences"],
         total_seconds=round(seconds, 1),
+        draws_run=d.get("draws_run", args.draws),
         max_rhat=round(d["max_rhat"], 4),
         min_ess_all=round(d["min_ess_bulk"], 1),
     )
