@@ -11,16 +11,13 @@ import xarray as xr
 
 from staggered.data import Panel
 from staggered.design import fit_designs
-from staggered.diagnostics import SIGNED_SUFFIX, warn_unconverged
+from staggered.diagnostics import SIGNED_SUFFIX, is_cell_var, warn_unconverged
 from staggered.fit_result import Fit
 from staggered.models import spec_from_dict
 
 _PANEL_CELL = ("unit_idx", "period_idx", "y", "exposure")
 FORMAT = 3  # 2: estimation and pre-trend check fitted apart; 3: cell quantities recomputed
 OLDEST_READABLE = 2  # format 1 fits carried placebo cells in the estimation fit
-# cell-level deterministics, recomputed from the free parameters on load (the effects need
-# eta0 and tau; they were 90% of the file)
-_RECOMPUTED = ("eta0", "tau")
 # deterministics nothing reads from a loaded fit
 _NOT_SAVED = ("unit_effect", "delta_group", "gamma", "beta")
 
@@ -31,14 +28,17 @@ def _compact(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
     ``eta0`` and ``tau`` are left out when the free parameters they are computed from are all
     there (a real fit); :func:`_restore` recomputes them on load.
     """
-    drop = list(_NOT_SAVED)
-    if _free_names(posterior, _model(design, spec, config)):
-        drop += _RECOMPUTED
+    # the cell-level deterministics (eta0, tau: 90% of the file) are recomputed on load
+    recomputed = bool(_free_names(posterior, _model(design, spec, config)))
     # a joint fit's variables are prefixed with their outcome ("ae_attendances::eta0")
     # and without the sampler's transformed copies ("sigma_unit_log__"): the draws are there
     # on their own scale
     keep = posterior.drop_vars(
-        [v for v in posterior.data_vars if _base(v) in drop or str(v).endswith("__")]
+        [
+            v
+            for v in posterior.data_vars
+            if _base(v) in _NOT_SAVED or (recomputed and is_cell_var(v)) or str(v).endswith("__")
+        ]
     )
     return keep.map(lambda v: v.astype(np.float32) if v.dtype == np.float64 else v)
 
@@ -158,7 +158,7 @@ def _restore(posterior: xr.Dataset, design, spec, config: dict) -> xr.Dataset:
     from staggered.sampling_nutpie import recompute_cells
 
     model = _model(design, spec, config)
-    wanted = [v.name for v in model.deterministics if _base(v.name) in _RECOMPUTED]
+    wanted = [v.name for v in model.deterministics if is_cell_var(v.name)]
     missing = [name for name in wanted if name not in posterior]
     if not missing:  # format 2 stored them
         return posterior

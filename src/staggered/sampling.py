@@ -74,9 +74,6 @@ def sample_model(
     kwargs: dict = {"idata_kwargs": {"log_likelihood": False}}
     if sampler in ("numpyro", "blackjax"):
         kwargs["nuts_sampler_kwargs"] = {"chain_method": _chain_method(chains)}
-    elif sampler == "nutpie":
-        # no idata_kwargs: PyMC's nutpie path ignores them and warns (stores no log-likelihood)
-        kwargs = {"nuts_sampler_kwargs": _nutpie_settings(chains)}
     start = time.perf_counter()
     with model, warnings.catch_warnings(), _quiet_rewrite_failures():
         # PyMC's own convergence messages are replaced by ours (diagnose/_warn_on_problems)
@@ -98,7 +95,7 @@ def sample_model(
                 # the seed pm.sample would give nutpie: the same draws as before this path
                 seed=_get_seeds_per_chain(random_seed, 1)[0],
                 progressbar=progressbar,
-                settings=kwargs["nuts_sampler_kwargs"],
+                settings=_nutpie_settings(chains),
             )
             return idata, time.perf_counter() - start
         idata = pm.sample(
