@@ -15,6 +15,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
+from jax.flatten_util import ravel_pytree
 from numpyro.infer.hmc import hmc
 from pymc.sampling.jax import get_jaxified_graph
 from pymc.util import get_default_varnames
@@ -75,8 +76,14 @@ class CompiledNUTS:
 
         names = self.names
 
+        # NUTS runs on one flat vector: per leapfrog step, one array op instead of one per
+        # parameter (the tree bookkeeping, not the gradient, dominates on small panels)
+        self._init = {n: np.asarray(point[n]) for n in names}
+        _, unravel = ravel_pytree({n: jnp.asarray(v) for n, v in self._init.items()})
+
         def potential_gen(y):
-            def potential(params):
+            def potential(flat):
+                params = unravel(flat)
                 return -logp_fn(*[params[n] for n in names], y)[0]
 
             return potential
@@ -85,7 +92,7 @@ class CompiledNUTS:
 
         def run(key, init_params, y):
             state = init_kernel(
-                init_params,
+                ravel_pytree(init_params)[0],
                 num_warmup=tune,
                 target_accept_prob=target_accept,
                 model_args=(y,),
@@ -98,11 +105,10 @@ class CompiledNUTS:
 
             _, (z, diverging, num_steps) = jax.lax.scan(step, state, None, length=tune + draws)
             keep = slice(tune, tune + draws)
-            return jax.tree.map(lambda a: a[keep], z), diverging[keep], num_steps[keep]
+            return jax.vmap(unravel)(z[keep]), diverging[keep], num_steps[keep]
 
         self._run = jax.jit(run)  # y is an argument: one compile for every outcome vector
         self._run_batch = jax.jit(jax.vmap(run))  # many outcome vectors at once (GPU)
-        self._init = {n: np.asarray(point[n]) for n in names}
 
     def sample(self, y: np.ndarray, *, random_seed: int) -> tuple[xr.Dataset, dict]:
         """Run NUTS on outcome ``y``; return the posterior (chain, draw, ...) and raw draws."""
