@@ -178,6 +178,8 @@ def run_item(item: dict) -> dict:
         min_ess_tail=diag["min_ess_tail"],
         divergences=diag["divergences"],
         draws_run=diag.get("draws_run", diag["draws"]),
+        pooled_walk=diag.get("pooled_walk"),
+        walk_divergences=diag.get("walk_divergences"),
         sampling_seconds=diag.get("seconds"),
     )
 

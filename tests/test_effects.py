@@ -147,3 +147,18 @@ def test_binned_horizon_reports_absolute_per_period(small_sim):
         }
     )
     np.testing.assert_allclose(pooled.loc[2], -0.1 * units_at_2plus)
+
+
+def test_new_programme_spread_allows_for_zero_sum_programme_steps():
+    """A new programme deviates from the mean of G zero-sum programmes by sd sigma*sqrt(1+1/G)."""
+
+    from staggered.effects import _new_programme_factor
+
+    z = np.zeros((1, 5, 3, 4))
+    zero_sum = xr.Dataset({"delta_group_z": (("chain", "draw", "effect_time", "group"), z)})
+    free = xr.Dataset(
+        {"delta_group_z": (("chain", "draw", "group", "effect_time"), z.swapaxes(2, 3))}
+    )
+    assert _new_programme_factor(zero_sum) == pytest.approx(np.sqrt(1.25))
+    assert _new_programme_factor(free) == 1.0  # saved before session 10, or a joint model
+    assert _new_programme_factor(xr.Dataset()) == 1.0  # no programmes

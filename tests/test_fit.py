@@ -7,6 +7,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import staggered as stg
 from staggered.effects import COLUMNS
@@ -259,14 +260,30 @@ def test_fit_saved_before_signed_scales_loads_the_same_effects(tiny_fit):
     post = tiny_fit.idata.posterior
     old = post.copy()
     for level in ("unit", "group"):
-        z = f"delta_{level}_z"
-        steps = old[z].values.copy()  # (chain, draw, rows, effect_time)
-        steps[..., 0] *= np.sign(old[f"sigma_{level}_start_signed"].values)[..., None]
-        steps[..., 1:] *= np.sign(old[f"sigma_{level}_signed"].values)[..., None, None]
-        old[z] = (old[z].dims, steps)
+        z = f"delta_{level}_z"  # (chain, draw, rows, effect_time); zero-sum groups: time first
+        first = old[z]["effect_time"] == old[z]["effect_time"][0]
+        sign_start = np.sign(old[f"sigma_{level}_start_signed"])
+        sign_step = np.sign(old[f"sigma_{level}_signed"])
+        old[z] = (old[z] * xr.where(first, sign_start, sign_step)).transpose(*old[z].dims)
     signed = [v for v in old.data_vars if str(v).endswith("_signed")]
     assert len(signed) == 4
     old = old.drop_vars(signed + list(cells))
     restored = _restore(old, tiny_fit.design, tiny_fit.spec, tiny_fit.config)
     for name in cells:
         np.testing.assert_allclose(restored[name].values, post[name].values, rtol=1e-6, atol=1e-9)
+
+
+def test_file_with_free_programme_steps_loads_as_free(tiny_fit):
+    """Files saved before session 10 hold free (group-first) programme steps; their spec does
+    not say so, so ``load`` reads the layout and rebuilds the model they were sampled with."""
+    from staggered.io import _saved_layout
+    from staggered.models import build_model
+
+    post = tiny_fit.idata.posterior
+    assert post["delta_group_z"].dims[-1] == "group"  # zero-sum: time first
+    assert _saved_layout(tiny_fit.spec, post).group_zero_sum
+    old = post.assign(delta_group_z=post["delta_group_z"].transpose("chain", "draw", "group", ...))
+    spec = _saved_layout(tiny_fit.spec, old)
+    assert not spec.group_zero_sum
+    model = build_model(tiny_fit.design, spec)
+    assert model.named_vars_to_dims["delta_group_z"] == ("group", "effect_time")

@@ -141,7 +141,8 @@ def test_builder_adds_a_coefficient_curve_per_modifier_to_the_effect():
     # unit effect = theta + x . b + unexplained deviation; the counterfactual does not move
     np.testing.assert_allclose(unit_effect, theta + x @ coef + deviation, atol=1e-10)
     # the programme deviations are part of the unexplained site deviation
-    shifted = evaluate(dict(point, delta_group_z=point["delta_group_z"] + 1.0))
+    group_z = next(k for k in point if k.startswith("delta_group_z"))  # zero-sum: transformed
+    shifted = evaluate(dict(point, **{group_z: point[group_z] + 1.0}))
     assert not np.allclose(shifted[2], deviation)
     np.testing.assert_allclose(shifted[0] - shifted[2], unit_effect - deviation, atol=1e-10)
     moved = dict(point, modifier_coef_z=point["modifier_coef_z"] + 1.0)

@@ -1,5 +1,7 @@
 """Effect walks: the pooled walk's two parameterisations are one model; site start scales."""
 
+import importlib
+
 import numpy as np
 import pymc as pm
 import pytest
@@ -39,7 +41,7 @@ def test_non_centred_pooled_walk_is_the_same_prior():
 def test_pooled_walk_round_trips_and_is_checked():
     spec = load_spec("negbin-rw").replace(pooled_walk="non-centred")
     assert spec_from_dict(spec.to_dict()).pooled_walk == "non-centred"
-    assert load_spec("negbin-rw").pooled_walk == "centred"
+    assert load_spec("negbin-rw").pooled_walk == "auto"
     bad = {**spec.to_dict(), "effect": {"pooled_walk": "sideways"}}
     with pytest.raises(ValueError, match="effect.pooled_walk must be one of"):
         spec_from_dict(bad)
@@ -87,3 +89,83 @@ def test_deviation_scales_are_sampled_signed_with_a_half_normal_law():
         draws = prior[name].values.ravel()
         assert draws.min() >= 0
         assert draws.mean() == pytest.approx(c * np.sqrt(2 / np.pi), rel=0.05)
+
+
+def test_programme_deviations_sum_to_zero_with_the_stated_spread():
+    """Programme steps are ``ZeroSumNormal``: deviations sum to zero across programmes.
+
+    Free steps leave ``theta`` plus the programmes' mean deviation as the only thing the data
+    pin (a funnel with the programme scale). With G programmes, a programme's first deviation
+    then has sd ``group_start_sd * sqrt(1 - 1/G)`` (free steps: ``group_start_sd``).
+    """
+    sim = stg.simulate("delayed", n_units=16, n_groups=4, freq="year", random_seed=2)
+    design, _ = fit_designs(encode_panel(sim.panel, **sim.columns), placebo=0)
+    model = build_model(design, load_spec("negbin-rw"))
+    n_groups = len(model.coords["group"])
+    assert n_groups >= 3
+    with model:
+        prior = pm.sample_prior_predictive(
+            draws=4000, var_names=["delta_group"], random_seed=7
+        ).prior
+    delta = prior["delta_group"].values[0]  # draw, group, event time
+    np.testing.assert_allclose(delta.sum(axis=1), 0.0, atol=1e-9)
+    expected = load_spec("negbin-rw").priors["group_start_sd"] * np.sqrt(1 - 1 / n_groups)
+    assert delta[:, :, 0].std() == pytest.approx(expected, rel=0.08)
+
+
+def _fake_sampler(divergences: dict):
+    """A stand-in for ``sample_model``: divergences by the walk form of the model it is given."""
+    import arviz as az
+
+    seen = []
+
+    def sample(model, **_):
+        form = "non-centred" if "theta_effect_steps_z" in model.named_vars else "centred"
+        seen.append(form)
+        rng = np.random.default_rng(len(seen))
+        diverging = np.zeros((2, 50), dtype=bool)
+        diverging.flat[: divergences[form]] = True
+        idata = az.from_dict(
+            posterior={"mu_alpha": rng.normal(size=(2, 50))},
+            sample_stats={"diverging": diverging},
+        )
+        return idata, 1.0
+
+    return sample, seen
+
+
+@pytest.mark.parametrize(
+    ("divergences", "forms", "kept"),
+    [
+        ({"centred": 0, "non-centred": 0}, ["centred"], "centred"),  # no refit
+        ({"centred": 7, "non-centred": 0}, ["centred", "non-centred"], "non-centred"),
+        ({"centred": 3, "non-centred": 5}, ["centred", "non-centred"], "centred"),
+    ],
+)
+def test_auto_walk_refits_non_centred_only_after_divergences(monkeypatch, divergences, forms, kept):
+    fit_module = importlib.import_module("staggered.fit")  # the module, not stg.fit
+
+    sample, seen = _fake_sampler(divergences)
+    monkeypatch.setattr(fit_module, "sample_model", sample)
+    result = fit_module.fit_design(_design(), "negbin-rw", random_seed=1, warn=False)
+    assert seen == forms
+    assert result.diagnostics["pooled_walk"] == kept
+    assert result.spec.pooled_walk == kept  # a saved fit rebuilds the model it sampled
+    refitted = result.diagnostics.get("walk_divergences")
+    assert (refitted is not None) == (len(forms) == 2)
+    if refitted:
+        assert refitted == divergences
+        from staggered.diagnostics import walk_refit_text
+
+        text = walk_refit_text(result.diagnostics)  # in the summary and the report
+        assert f"{kept} kept" in text and f"centred {divergences['centred']}," in text
+
+
+def test_fixed_walk_is_never_refitted(monkeypatch):
+    fit_module = importlib.import_module("staggered.fit")  # the module, not stg.fit
+
+    sample, seen = _fake_sampler({"centred": 9, "non-centred": 0})
+    monkeypatch.setattr(fit_module, "sample_model", sample)
+    spec = load_spec("negbin-rw").replace(pooled_walk="centred")
+    result = fit_module.fit_design(_design(), spec, random_seed=1, warn=False)
+    assert seen == ["centred"] and result.diagnostics["pooled_walk"] == "centred"

@@ -104,7 +104,8 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="JSON"):
         run_sweep(draw_task, items(), settings={"f": object()}, progress=False)
     assert resolve_backend(None, workers=1) == "serial"
-    assert resolve_backend(None, workers=2) == "processes"
+    assert resolve_backend(None, workers=2) == "dask"
+    assert resolve_backend(None) == "dask"  # all cores: a LocalCluster
     assert resolve_backend(None, scheduler="tcp://h:1") == "dask"
     assert fingerprint({"a": 1, "b": np.float64(2)}) == fingerprint({"b": 2.0, "a": 1})
 

@@ -176,9 +176,9 @@ def assurance(
         Seed of the run: panel ``s`` comes from ``(random_seed, s)``.
     backend, workers, scheduler, checkpoint :
         Where fits run and where finished fits are kept (:func:`staggered.sweeps.run_sweep`):
-        ``"serial"``, ``"processes"`` or ``"dask"`` (default: ``"dask"`` with ``scheduler``,
-        ``"serial"`` with ``workers=1``, else ``"processes"``). A checkpoint resumes an
-        interrupted run and can be extended with more simulations or site counts.
+        ``"serial"``, ``"processes"`` or ``"dask"`` (default: ``"serial"`` with ``workers=1``,
+        else ``"dask"``: a ``LocalCluster``, or the cluster at ``scheduler``). A checkpoint
+        resumes an interrupted run and can be extended with more simulations or site counts.
     progressbar : bool
         Show a progress bar over fits.
 

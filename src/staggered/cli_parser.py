@@ -189,8 +189,8 @@ def _add_sbc_parser(sub) -> None:
         "--backend",
         choices=["serial", "processes", "dask"],
         default=None,
-        help="where replicates run (default: dask with --scheduler, serial with --workers 1, "
-        "else processes)",
+        help="where replicates run (default: serial with --workers 1, else dask: a local "
+        "cluster of --workers processes, or the cluster at --scheduler)",
     )
     c.add_argument(
         "--workers",

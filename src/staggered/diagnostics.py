@@ -162,6 +162,21 @@ def kept_draws_text(diagnostics: dict) -> str:
     return f" (kept evenly from {run} per chain run)"
 
 
+def walk_refit_text(diagnostics: dict) -> str:
+    """``"; pooled walk refitted non-centred (centred diverged 478 times, non-centred 0)"``.
+
+    Empty unless :func:`staggered.fit_design` refitted the pooled walk (``pooled_walk="auto"``).
+    """
+    counts = diagnostics.get("walk_divergences")
+    if not counts:
+        return ""
+    kept = diagnostics.get("pooled_walk", "centred")
+    return (
+        f"; pooled walk refitted, {kept} kept (same model; divergences: centred "
+        f"{counts.get('centred')}, non-centred {counts.get('non-centred')})"
+    )
+
+
 def is_cell_var(name) -> bool:
     """True for a cell-level deterministic (``eta0``, ``tau``; ``"y::tau"`` in a joint fit)."""
     return str(name).rsplit("::", 1)[-1] in _CELL_VARS

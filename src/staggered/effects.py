@@ -211,12 +211,28 @@ def predictive_tau(posterior: xr.Dataset, design: Design, rng: np.random.Generat
             # fits saved before the start scale have none: their first step is a step
             if f"sigma_{level}_start" in posterior:
                 sd[:, 0] = _draws(posterior, f"sigma_{level}_start")
+            if level == "group":
+                sd = sd * _new_programme_factor(posterior)
             tau += np.cumsum(sd * rng.standard_normal(theta.shape), axis=1)
     if "modifier_coef" in posterior:
         from staggered.modifier_effects import new_site_term
 
         tau += new_site_term(posterior, design, rng)
     return tau
+
+
+def _new_programme_factor(posterior: xr.Dataset) -> float:
+    """Standard deviation of a new programme's deviation from ``theta``, per programme scale.
+
+    With zero-sum programme steps (:mod:`staggered.models.curves`; their ``delta_group_z`` has
+    ``group`` last) ``theta`` is the mean of the G fitted programmes' curves, whose own centre
+    the data never see: a new programme deviates from it by sd ``sigma * sqrt(1 + 1/G)``.
+    Free steps (fits saved before session 10, joint models): ``theta`` is that centre, so 1.
+    """
+    z = posterior.get("delta_group_z")
+    if z is None or z.dims[-1] != "group":
+        return 1.0
+    return float(np.sqrt(1.0 + 1.0 / z.sizes["group"]))
 
 
 def _predictive(cells: _CellDraws, posterior, design, level, rng) -> list[pd.DataFrame]:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 # first: sets the XLA flags for parallel chains before anything loads JAX
 from staggered.sampling import SAMPLERS, sample_model
@@ -27,6 +28,9 @@ from staggered.diagnostics import (
 )
 from staggered.fit_result import Fit
 from staggered.models import ModelSpec, build_model, load_spec
+
+if TYPE_CHECKING:
+    import arviz as az
 
 __all__ = ["SAMPLERS", "Fit", "SamplingWarning", "diagnose", "fit", "fit_design"]
 
@@ -67,20 +71,20 @@ def fit_design(
         random_seed = int(np.random.default_rng().integers(2**31 - 1))
     if max_draws is None:
         max_draws = default_max_draws(draws, chains) if sampler == "nutpie" else draws
-    pm_model = build_model(design, spec, prior_loc=prior_loc, prior_scale=prior_scale)
-    idata, seconds = sample_model(
-        pm_model,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        target_accept=target_accept,
-        sampler=sampler,
-        random_seed=random_seed,
-        progressbar=progressbar,
-        max_draws=max_draws,
-    )
+    sampling = {
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "target_accept": target_accept,
+        "sampler": sampler,
+        "random_seed": random_seed,
+        "progressbar": progressbar,
+        "max_draws": max_draws,
+    }
+    priors = {"prior_loc": prior_loc, "prior_scale": prior_scale}
+    idata, seconds, walk, spec = _sample_with_walk_fallback(design, spec, priors, sampling)
     diag = diagnose(idata)
-    diag.update({"sampler": sampler, "tune": tune, "seconds": round(seconds, 2)})
+    diag.update({"sampler": sampler, "tune": tune, "seconds": round(seconds, 2), **walk})
     diag["problems"] = _warn_on_problems(diag) if warn else find_problems(diag)
     cfg = design.to_dict()
     cfg.update(
@@ -100,6 +104,37 @@ def fit_design(
         }
     )
     return Fit(idata=idata, design=design, spec=spec, config=cfg, diagnostics=diag)
+
+
+def _sample_with_walk_fallback(
+    design: Design, spec: ModelSpec, priors: dict, sampling: dict
+) -> tuple[az.InferenceData, float, dict, ModelSpec]:
+    """Sample ``spec``; under ``pooled_walk="auto"`` refit non-centred if the centred walk diverged.
+
+    The two walks are one model (:mod:`staggered.models.curves`); which one NUTS can explore
+    depends on the panel: centred diverges where ``sigma_theta`` heads to zero (a flat pooled
+    curve, noisy levels), non-centred where the data pin levels that move (``docs/
+    validation.md``, session 10). The fit with fewer divergences is kept (a tie keeps the
+    centred one). Returns the posterior, the sampling seconds of both fits, the
+    diagnostics entries ``pooled_walk`` (the form kept) and, after a refit,
+    ``walk_divergences`` (divergences of each form), and the spec with the form kept (so a
+    saved fit rebuilds the model it sampled).
+    """
+    idata, seconds = sample_model(build_model(design, spec, **priors), **sampling)
+    n_walk = design.event_times.size - design.placebo
+    centred = spec.replace(pooled_walk="centred") if spec.pooled_walk == "auto" else spec
+    if spec.pooled_walk != "auto" or spec.curve != "rw" or n_walk < 2:
+        return idata, seconds, {"pooled_walk": centred.pooled_walk}, centred
+    first = diagnose(idata)["divergences"]
+    if not first:
+        return idata, seconds, {"pooled_walk": "centred"}, centred
+    other = spec.replace(pooled_walk="non-centred")
+    refit, more = sample_model(build_model(design, other, **priors), **sampling)
+    second = diagnose(refit)["divergences"]
+    counts = {"walk_divergences": {"centred": int(first), "non-centred": int(second)}}
+    if second < first:
+        return refit, seconds + more, {"pooled_walk": "non-centred", **counts}, other
+    return idata, seconds + more, {"pooled_walk": "centred", **counts}, centred
 
 
 def fit(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from staggered.data import Panel
 from staggered.design import Design
-from staggered.diagnostics import kept_draws_text, problems_text
+from staggered.diagnostics import kept_draws_text, problems_text, walk_refit_text
 from staggered.effects import effects_table, sort_effects
 from staggered.guard import guard_lines
 from staggered.models import ModelSpec
@@ -244,7 +244,8 @@ class Fit:
 def _sampler_line(d: dict) -> str:
     return (
         f"{d.get('sampler')} {d.get('chains')} chains x {d.get('draws')} draws"
-        f"{kept_draws_text(d)} ({d.get('tune')} tune) in {d.get('seconds', float('nan')):.1f} s; "
+        f"{kept_draws_text(d)} ({d.get('tune')} tune) in {d.get('seconds', float('nan')):.1f} s"
+        f"{walk_refit_text(d)}; "
         f"max R-hat {d.get('max_rhat', float('nan')):.3f}, "
         f"min ESS bulk {d.get('min_ess_bulk', float('nan')):.0f} / "
         f"tail {d.get('min_ess_tail', float('nan')):.0f}, "

@@ -144,6 +144,18 @@ def _free_names(posterior: xr.Dataset, model) -> list[str]:
     return free if all(name in posterior for name in free) else []
 
 
+def _saved_layout(spec, posterior: xr.Dataset):
+    """``spec`` as the file was sampled: free programme steps in files saved before session 10.
+
+    Zero-sum programme steps are stored time-first (``effect_time, group``); free ones
+    group-first, and their saved specs do not say so.
+    """
+    z = posterior.get("delta_group_z")
+    if z is not None and z.dims[-1] != "group":
+        return spec.replace(group_zero_sum=False)
+    return spec
+
+
 def _model(design, spec, config: dict):
     """The fit's PyMC model, rebuilt (never sampled)."""
     from staggered.models.builder import build_model
@@ -351,7 +363,7 @@ def load(path: str | Path) -> Fit:
         placebo=config.get("placebo", 0),
         comparison=config.get("comparison", "not-yet-treated"),
     )
-    spec = spec_from_dict(json.loads(attrs["staggered_spec"]))
+    spec = _saved_layout(spec_from_dict(json.loads(attrs["staggered_spec"])), idata.posterior)
     diagnostics = json.loads(attrs.get("staggered_diagnostics", "{}"))
     warn_unconverged(diagnostics, source=f"The fit in {path}", stacklevel=2)
     idata.posterior = _restore(idata.posterior, design, spec, config)

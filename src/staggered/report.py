@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from staggered import compare, plots
-from staggered.diagnostics import find_problems, kept_draws_text, problems_text
+from staggered.diagnostics import find_problems, kept_draws_text, problems_text, walk_refit_text
 from staggered.tables import people_table
 
 _CSS = """
@@ -211,7 +211,8 @@ def _diagnostics_section(d: dict, problems: list[str]) -> list[str]:
         f"{html.escape(str(d.get('sampler')))} in {d.get('seconds', 0):.0f} s. "
         f"Max R-hat {d.get('max_rhat', float('nan')):.3f}; "
         f"min ESS bulk {d.get('min_ess_bulk', float('nan')):.0f}, tail "
-        f"{d.get('min_ess_tail', float('nan')):.0f}; {d.get('divergences')} divergences."
+        f"{d.get('min_ess_tail', float('nan')):.0f}; {d.get('divergences')} divergences"
+        f"{html.escape(walk_refit_text(d))}."
         f"{_tree_depth_text(d)}</p>",
     ]
 

@@ -218,7 +218,8 @@ def run_sbc(
         ``[random_seed, r]``). The ranks do not depend on the backend or the worker count.
     backend : {"serial", "processes", "dask"}, optional
         Where the replicates run (:func:`staggered.sweeps.run_sweep`). Default: ``"dask"``
-        with ``scheduler``, ``"serial"`` with ``workers=1``, else ``"processes"``.
+        with ``scheduler``, ``"serial"`` with ``workers=1``, else ``"dask"`` (a
+        ``LocalCluster`` of ``workers`` processes).
     workers : int, optional
         Processes of the pool or of the Dask ``LocalCluster`` (default: CPU cores).
     scheduler : str, optional

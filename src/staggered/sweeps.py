@@ -107,13 +107,15 @@ def resolve_backend(
 ) -> str:
     """Backend to use when none is named.
 
-    ``"dask"`` with a scheduler address, ``"serial"`` for one worker, else ``"processes"``.
+    ``"serial"`` for one worker, else ``"dask"``: a ``LocalCluster`` (the same code path as an
+    existing cluster at ``scheduler``, with a dashboard and logs a user can attach to).
+    ``"processes"`` (a plain process pool) only when asked for.
     """
     if backend is not None:
         return backend
     if scheduler is not None:
         return "dask"
-    return "serial" if workers == 1 else "processes"
+    return "serial" if workers == 1 else "dask"
 
 
 def run_sweep(

@@ -25,7 +25,11 @@ nothing is assumed to carry over between them.
 Geometry: ``theta`` is sampled in its levels (centred: pooled data pin them; its steps would be
 strongly anti-correlated), or, with ``pooled_walk = "non-centred"`` (monthly panels), as its
 start and standard-normal steps; the programme and unit deviations as standard-normal steps
-(non-centred: few cells inform each) times signed scales (:func:`deviation_scale`).
+(non-centred: few cells inform each) times signed scales (:func:`deviation_scale`). The
+programmes' steps sum to zero across programmes at each event time (``ZeroSumNormal``), so
+``theta`` is the programmes' mean curve: with free steps, the data pin only ``theta`` plus the
+programmes' mean deviation, and with a handful of programmes that ridge (as wide as the
+programme scale) made a funnel with the scale, where outside panels diverged.
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ class _Block:
         )
 
     def deviations(
-        self, level: str, step_sd, rows: str, start_sd=None, z=None
+        self, level: str, step_sd, rows: str, start_sd=None, z=None, zero_sum: bool = False
     ) -> pt.TensorVariable:
         """Non-centred deviations of each row (programme or unit) from its parent curve.
 
@@ -80,8 +84,12 @@ class _Block:
         level) and each later step ``step_sd`` (how its curve changes shape); placebo times
         are independent with sd ``step_sd``. ``z`` (rows x block times) replaces the
         standard-normal steps (a joint model's steps, correlated across outcomes).
+        ``zero_sum``: the rows' steps sum to zero at each time (``ZeroSumNormal``).
         """
-        if z is None:
+        if z is None and zero_sum:
+            # zero-sum across rows: sampled as (time, row), summed to zero over the last axis
+            z = pm.ZeroSumNormal(f"delta_{level}{self.tag}_z", sigma=1.0, dims=(self.dim, rows)).T
+        elif z is None:
             z = pm.Normal(f"delta_{level}{self.tag}_z", 0.0, 1.0, dims=(rows, self.dim))
         if not self.walk:
             return step_sd * z
@@ -127,7 +135,7 @@ def effect_curves(
         sigma_theta = pm.HalfNormal("sigma_theta", pri["effect_step_sd"] * scale)
         blocks.append((_Block("", "effect_time", walk=True), sigma_theta * step))
     start_sd = pri["effect_start_sd"] * scale
-    centred = spec.pooled_walk == "centred"
+    centred = spec.pooled_walk != "non-centred"  # "auto" builds centred (fit_design may refit)
     theta = pm.Deterministic(
         "theta",
         pt.concatenate([b.pooled(sd, start_sd, centred) for b, sd in blocks]),
@@ -138,7 +146,9 @@ def effect_curves(
     if group_pos is not None:
         delta_group = pm.Deterministic(
             "delta_group",
-            _level_deviations(blocks, "group", "group", pri, scale, step, n_post, innovations),
+            _level_deviations(
+                blocks, "group", "group", pri, scale, step, n_post, innovations, spec.group_zero_sum
+            ),
             dims=("group", "event_time"),
         )
         deviation = deviation + delta_group[group_pos]
@@ -157,7 +167,7 @@ def effect_curves(
 
 
 def _level_deviations(
-    blocks, level, rows, pri, scale, step, n_post, innovations
+    blocks, level, rows, pri, scale, step, n_post, innovations, zero_sum_groups=True
 ) -> pt.TensorVariable:
     """Deviations of one level (``group`` or ``unit``) on every block of event times.
 
@@ -169,6 +179,10 @@ def _level_deviations(
     # a joint model's correlated steps keep positive scales: a scale's sign would flip its
     # outcome's steps and so the sign of their correlation with the other outcomes
     signed = innovations.get(level) is None
+    # programme deviations sum to zero across programmes: with a handful of programmes, their
+    # mean is otherwise traded against theta along a ridge whose width grows with the scale
+    # (a funnel that diverged on outside panels); theta is then the programmes' mean curve
+    zero_sum = level == "group" and signed and zero_sum_groups
     sigma = deviation_scale(f"sigma_{level}", pri[f"{level}_step_sd"] * scale, signed)
     start = (
         deviation_scale(f"sigma_{level}_start", pri[f"{level}_start_sd"] * scale, signed)
@@ -183,6 +197,7 @@ def _level_deviations(
                 rows,
                 start if b.walk else None,
                 innovations.get(level) if b.walk else None,
+                zero_sum,
             )
             for b, _ in blocks
         ],

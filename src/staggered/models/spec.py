@@ -10,7 +10,7 @@ from pathlib import Path
 
 LIKELIHOODS = ("negbin", "poisson", "normal")
 CURVES = ("rw", "cohort")
-POOLED_WALKS = ("centred", "non-centred")
+POOLED_WALKS = ("auto", "centred", "non-centred")
 
 DEFAULT_PRIORS = {
     "intercept_sd": 2.0,
@@ -76,11 +76,18 @@ class ModelSpec:
         event times (the Callaway-Sant'Anna estimand; group and unit levels are ignored).
     group_level, unit_level : bool
         Programme- and unit-level deviations from the pooled event-time curve.
-    pooled_walk : {"centred", "non-centred"}
-        How the sampler sees the pooled random walk ``theta``: its levels (``centred``, the
-        default: on yearly panels the pooled data pin each level) or its start and standardised
-        steps (``non-centred``: for monthly panels, whose steps are smaller than the data's noise
-        on a level, where the centred walk is a funnel for ``sigma_theta``). Same model.
+    group_zero_sum : bool
+        Programme steps sum to zero across programmes (since session 10; ``theta`` is then the
+        programmes' mean curve). False: free steps, as in fits saved before (``load`` tells
+        them apart by the layout of their ``delta_group_z``).
+    pooled_walk : {"auto", "centred", "non-centred"}
+        How the sampler sees the pooled random walk ``theta``: its levels (``centred``: right
+        where the data pin each level more tightly than the curve moves) or its start and
+        standardised steps (``non-centred``: right where a level's noise exceeds the curve's
+        steps, e.g. a flat curve, where the centred walk is a funnel for ``sigma_theta``).
+        Same model. ``auto`` (the default): centred, and if that fit diverges,
+        :func:`staggered.fit_design` refits non-centred and keeps the fit with fewer
+        divergences (models built directly take ``auto`` as centred).
     priors : dict
         Prior scales (see the spec files for their meaning).
     summary : str
@@ -98,7 +105,8 @@ class ModelSpec:
     curve: str = "rw"
     group_level: bool = True
     unit_level: bool = True
-    pooled_walk: str = "centred"
+    group_zero_sum: bool = True
+    pooled_walk: str = "auto"
     priors: dict = field(default_factory=lambda: dict(DEFAULT_PRIORS))
     summary: str = ""
     card: str = ""
@@ -128,6 +136,7 @@ class ModelSpec:
                 "group_level": self.group_level,
                 "unit_level": self.unit_level,
                 "pooled_walk": self.pooled_walk,
+                "group_zero_sum": self.group_zero_sum,
             },
             "priors": dict(self.priors),
         }
@@ -179,7 +188,7 @@ def spec_from_dict(d: dict) -> ModelSpec:
     curve = eff.get("curve", "rw")
     if curve not in CURVES:
         raise ValueError(f"effect.curve must be one of {CURVES}, got {curve!r}")
-    pooled_walk = eff.get("pooled_walk", "centred")
+    pooled_walk = eff.get("pooled_walk", "auto")
     if pooled_walk not in POOLED_WALKS:
         raise ValueError(f"effect.pooled_walk must be one of {POOLED_WALKS}, got {pooled_walk!r}")
     priors = dict(DEFAULT_PRIORS)
@@ -200,6 +209,7 @@ def spec_from_dict(d: dict) -> ModelSpec:
         group_level=bool(eff.get("group_level", True)),
         unit_level=bool(eff.get("unit_level", True)),
         pooled_walk=pooled_walk,
+        group_zero_sum=bool(eff.get("group_zero_sum", True)),
         priors=priors,
         summary=str(d.get("summary", "")),
         card=str(d.get("card", "")),
