@@ -128,15 +128,26 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
     out["min_ess_bulk"], out["worst_ess_bulk_var"] = _extreme(ess_b, names, np.nanmin)
     out["min_ess_tail"], out["worst_ess_tail_var"] = _extreme(ess_t, names, np.nanmin)
     stats = idata.get("sample_stats")
-    div = stats.get("diverging") if stats is not None else None
-    out["divergences"] = int(div.sum()) if div is not None else 0
+    out["divergences"] = divergence_count(stats)
     if stats is not None and "draws_run" in stats.attrs:
-        # a fit run on past `draws` and thinned (staggered.sampling_nutpie): divergences
-        # among every draw run, not only the kept ones
         out["draws_run"] = int(stats.attrs["draws_run"])
-        out["divergences"] = int(stats.attrs["divergences_run"])
     out.update(tree_depth_stats(stats, max_tree_depth=max_tree_depth))
     return out
+
+
+def divergence_count(sample_stats) -> int:
+    """Divergent transitions after warm-up, over every draw run.
+
+    A fit run on past ``draws`` and thinned (:mod:`staggered.sampling_nutpie`) records the
+    count over all its draws in ``attrs["divergences_run"]``; otherwise the kept ``diverging``
+    flags are counted (0 without any).
+    """
+    if sample_stats is None:
+        return 0
+    if "divergences_run" in sample_stats.attrs:
+        return int(sample_stats.attrs["divergences_run"])
+    div = sample_stats.get("diverging")
+    return int(div.sum()) if div is not None else 0
 
 
 def diagnosed_names(posterior) -> list[str]:

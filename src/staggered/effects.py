@@ -229,10 +229,11 @@ def _new_programme_factor(posterior: xr.Dataset) -> float:
     the data never see: a new programme deviates from it by sd ``sigma * sqrt(1 + 1/G)``.
     Free steps (fits saved before session 10, joint models): ``theta`` is that centre, so 1.
     """
-    z = posterior.get("delta_group_z")
-    if z is None or z.dims[-1] != "group":
+    from staggered.models.curves import zero_sum_programme_steps
+
+    if not zero_sum_programme_steps(posterior):
         return 1.0
-    return float(np.sqrt(1.0 + 1.0 / z.sizes["group"]))
+    return float(np.sqrt(1.0 + 1.0 / posterior.sizes["group"]))
 
 
 def _predictive(cells: _CellDraws, posterior, design, level, rng) -> list[pd.DataFrame]:

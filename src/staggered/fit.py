@@ -24,6 +24,7 @@ from staggered.diagnostics import (
     SamplingWarning,
     _warn_on_problems,
     diagnose,
+    divergence_count,
     find_problems,
 )
 from staggered.fit_result import Fit
@@ -120,21 +121,21 @@ def _sample_with_walk_fallback(
     ``walk_divergences`` (divergences of each form), and the spec with the form kept (so a
     saved fit rebuilds the model it sampled).
     """
-    idata, seconds = sample_model(build_model(design, spec, **priors), **sampling)
+    auto = spec.pooled_walk == "auto"
+    first_spec = spec.replace(pooled_walk="centred") if auto else spec
+    idata, seconds = sample_model(build_model(design, first_spec, **priors), **sampling)
+    kept = {"pooled_walk": first_spec.pooled_walk}
     n_walk = design.event_times.size - design.placebo
-    centred = spec.replace(pooled_walk="centred") if spec.pooled_walk == "auto" else spec
-    if spec.pooled_walk != "auto" or spec.curve != "rw" or n_walk < 2:
-        return idata, seconds, {"pooled_walk": centred.pooled_walk}, centred
-    first = diagnose(idata)["divergences"]
-    if not first:
-        return idata, seconds, {"pooled_walk": "centred"}, centred
+    first = divergence_count(idata.get("sample_stats"))
+    if not auto or spec.curve != "rw" or n_walk < 2 or not first:
+        return idata, seconds, kept, first_spec
     other = spec.replace(pooled_walk="non-centred")
     refit, more = sample_model(build_model(design, other, **priors), **sampling)
-    second = diagnose(refit)["divergences"]
-    counts = {"walk_divergences": {"centred": int(first), "non-centred": int(second)}}
+    second = divergence_count(refit.get("sample_stats"))
+    counts = {"walk_divergences": {"centred": first, "non-centred": second}}
     if second < first:
         return refit, seconds + more, {"pooled_walk": "non-centred", **counts}, other
-    return idata, seconds + more, {"pooled_walk": "centred", **counts}, centred
+    return idata, seconds + more, {**kept, **counts}, first_spec
 
 
 def fit(

@@ -147,11 +147,11 @@ def _free_names(posterior: xr.Dataset, model) -> list[str]:
 def _saved_layout(spec, posterior: xr.Dataset):
     """``spec`` as the file was sampled: free programme steps in files saved before session 10.
 
-    Zero-sum programme steps are stored time-first (``effect_time, group``); free ones
-    group-first, and their saved specs do not say so.
+    Their saved specs do not say so; the layout of their steps does.
     """
-    z = posterior.get("delta_group_z")
-    if z is not None and z.dims[-1] != "group":
+    from staggered.models.curves import zero_sum_programme_steps
+
+    if "delta_group_z" in posterior and not zero_sum_programme_steps(posterior):
         return spec.replace(group_zero_sum=False)
     return spec
 

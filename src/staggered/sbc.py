@@ -217,9 +217,9 @@ def run_sbc(
         Seed of the whole run: the prior draws, and replicate r's fit (seed
         ``[random_seed, r]``). The ranks do not depend on the backend or the worker count.
     backend : {"serial", "processes", "dask"}, optional
-        Where the replicates run (:func:`staggered.sweeps.run_sweep`). Default: ``"dask"``
-        with ``scheduler``, ``"serial"`` with ``workers=1``, else ``"dask"`` (a
-        ``LocalCluster`` of ``workers`` processes).
+        Where the replicates run (:func:`staggered.sweeps.run_sweep`). Default: ``"serial"``
+        with ``workers=1``, else ``"dask"`` (a ``LocalCluster`` of ``workers`` processes, or
+        the cluster at ``scheduler``).
     workers : int, optional
         Processes of the pool or of the Dask ``LocalCluster`` (default: CPU cores).
     scheduler : str, optional

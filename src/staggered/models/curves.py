@@ -205,6 +205,17 @@ def _level_deviations(
     )
 
 
+def zero_sum_programme_steps(posterior) -> bool:
+    """Whether a posterior's programme steps are zero-sum (stored time-first).
+
+    ``delta_group_z`` of zero-sum steps has dims ``(..., effect_time, group)``; free steps
+    (fits saved before session 10, whose specs do not say so) ``(..., group, effect_time)``.
+    False without programme steps.
+    """
+    z = posterior.get("delta_group_z")
+    return z is not None and z.dims[-1] == "group"
+
+
 def deviation_scale(name: str, prior_sd: float, signed: bool) -> pt.TensorVariable:
     """A deviation scale ``name ~ HalfNormal(prior_sd)``, sampled signed where it can be.
 
