@@ -180,6 +180,7 @@ def run_item(item: dict) -> dict:
         draws_run=diag.get("draws_run", diag["draws"]),
         pooled_walk=diag.get("pooled_walk"),
         walk_divergences=diag.get("walk_divergences"),
+        walk_draws_run=diag.get("walk_draws_run"),
         sampling_seconds=diag.get("seconds"),
     )
 

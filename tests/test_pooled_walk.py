@@ -113,15 +113,19 @@ def test_programme_deviations_sum_to_zero_with_the_stated_spread():
     assert delta[:, :, 0].std() == pytest.approx(expected, rel=0.08)
 
 
-def _fake_sampler(divergences: dict):
-    """A stand-in for ``sample_model``: divergences by the walk form of the model it is given."""
+def _fake_sampler(divergences: dict, runs: dict | None = None):
+    """A stand-in for ``sample_model``: divergences by the walk form of the model it is given.
+
+    ``runs``: draws per chain run by form (recorded as a thinned fit records them).
+    """
     import arviz as az
 
-    seen = []
+    seen, stops = [], []
 
-    def sample(model, **_):
+    def sample(model, stop_on_divergence=False, **_):
         form = "non-centred" if "theta_effect_steps_z" in model.named_vars else "centred"
         seen.append(form)
+        stops.append(stop_on_divergence)
         rng = np.random.default_rng(len(seen))
         diverging = np.zeros((2, 50), dtype=bool)
         diverging.flat[: divergences[form]] = True
@@ -129,8 +133,11 @@ def _fake_sampler(divergences: dict):
             posterior={"mu_alpha": rng.normal(size=(2, 50))},
             sample_stats={"diverging": diverging},
         )
+        if runs:
+            idata.sample_stats.attrs["draws_run"] = runs[form]
         return idata, 1.0
 
+    sample.stops = stops
     return sample, seen
 
 
@@ -149,6 +156,7 @@ def test_auto_walk_refits_non_centred_only_after_divergences(monkeypatch, diverg
     monkeypatch.setattr(fit_module, "sample_model", sample)
     result = fit_module.fit_design(_design(), "negbin-rw", random_seed=1, warn=False)
     assert seen == forms
+    assert sample.stops[0] and not any(sample.stops[1:])  # only the centred fit stops early
     assert result.diagnostics["pooled_walk"] == kept
     assert result.spec.pooled_walk == kept  # a saved fit rebuilds the model it sampled
     refitted = result.diagnostics.get("walk_divergences")
@@ -158,7 +166,26 @@ def test_auto_walk_refits_non_centred_only_after_divergences(monkeypatch, diverg
         from staggered.diagnostics import walk_refit_text
 
         text = walk_refit_text(result.diagnostics)  # in the summary and the report
-        assert f"{kept} kept" in text and f"centred {divergences['centred']}," in text
+        assert f"{kept} kept" in text and f"centred {divergences['centred']} in 50 draws" in text
+
+
+def test_auto_walk_compares_divergences_per_draw_run(monkeypatch):
+    """A centred fit stopped early at its first divergent checkpoint ran fewer draws.
+
+    3 divergences in 50 draws per chain against 5 in 150: the non-centred walk diverges less
+    often and is kept, although its count is higher.
+    """
+    fit_module = importlib.import_module("staggered.fit")
+    runs = {"centred": 50, "non-centred": 150}
+    sample, seen = _fake_sampler({"centred": 3, "non-centred": 5}, runs)
+    monkeypatch.setattr(fit_module, "sample_model", sample)
+    result = fit_module.fit_design(_design(), "negbin-rw", random_seed=1, warn=False)
+    assert result.diagnostics["pooled_walk"] == "non-centred"
+    assert result.diagnostics["walk_draws_run"] == runs
+    from staggered.diagnostics import walk_refit_text
+
+    text = walk_refit_text(result.diagnostics)
+    assert "centred 3 in 50 draws per chain, non-centred 5 in 150)" in text
 
 
 def test_fixed_walk_is_never_refitted(monkeypatch):
@@ -169,3 +196,4 @@ def test_fixed_walk_is_never_refitted(monkeypatch):
     spec = load_spec("negbin-rw").replace(pooled_walk="centred")
     result = fit_module.fit_design(_design(), spec, random_seed=1, warn=False)
     assert seen == ["centred"] and result.diagnostics["pooled_walk"] == "centred"
+    assert sample.stops == [False]  # a fixed walk samples on as any fit

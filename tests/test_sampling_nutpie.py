@@ -79,8 +79,15 @@ def test_mixing_ok_judges_rhat_and_both_esses_only():
 class _FakeRunning:
     """Stands in for nutpie's background sampler: its trace grows by ``step`` per inspect."""
 
-    def __init__(self, chains: int, max_draws: int, step: int, stops_at: int | None = None):
-        self.full = _trace(chains, max_draws)
+    def __init__(
+        self,
+        chains: int,
+        max_draws: int,
+        step: int,
+        stops_at: int | None = None,
+        diverging_at: tuple[int, int] | None = None,
+    ):
+        self.full = _trace(chains, max_draws, diverging_at)
         self.max_draws, self.step, self.shown = max_draws, step, 0
         self.end = max_draws if stops_at is None else stops_at  # a sampler that fails early
         self.aborted = False
@@ -127,6 +134,25 @@ def test_sampling_stops_at_the_first_checkpoint_whose_kept_draws_mix(
     assert running.aborted == (expected < 3000)
     # every checkpoint up to the stopping point was judged, in order, none after it
     assert seen == [p for p in sn.checkpoints(1000, 3000)[:-1] if p <= expected]
+
+
+@pytest.mark.parametrize(("diverging_at", "expected"), [(1200, 1500), (400, 1000), (None, 3000)])
+def test_stop_on_divergence_stops_at_the_first_checkpoint_past_a_divergence(
+    monkeypatch, diverging_at, expected
+):
+    """``pooled_walk="auto"`` refits a diverging centred walk: it need not sample on."""
+    monkeypatch.setattr(sn, "mixing_ok", lambda diag: False)  # never mixes
+    monkeypatch.setattr(sn.time, "sleep", lambda s: None)
+    where = None if diverging_at is None else (1, diverging_at)
+    running = _FakeRunning(chains=2, max_draws=3000, step=700, diverging_at=where)
+    trace, n_run = sn._run_until_mixed(running, 1000, 3000, stop_on_divergence=True)
+    assert n_run == expected
+    assert sn.thin(trace, n_run, 1000).sample_stats.attrs["divergences_run"] == (
+        0 if diverging_at is None else 1
+    )
+    # without the flag a divergence does not stop sampling on
+    running = _FakeRunning(chains=2, max_draws=3000, step=700, diverging_at=where)
+    assert sn._run_until_mixed(running, 1000, 3000)[1] == 3000
 
 
 def test_a_sampler_that_stops_early_is_an_error_not_a_hang(monkeypatch):

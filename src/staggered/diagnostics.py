@@ -130,7 +130,7 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
     stats = idata.get("sample_stats")
     out["divergences"] = divergence_count(stats)
     if stats is not None and "draws_run" in stats.attrs:
-        out["draws_run"] = int(stats.attrs["draws_run"])
+        out["draws_run"] = draws_run(stats)
     out.update(tree_depth_stats(stats, max_tree_depth=max_tree_depth))
     return out
 
@@ -148,6 +148,15 @@ def divergence_count(sample_stats) -> int:
         return int(sample_stats.attrs["divergences_run"])
     div = sample_stats.get("diverging")
     return int(div.sum()) if div is not None else 0
+
+
+def draws_run(sample_stats) -> int:
+    """Draws per chain run after warm-up: ``attrs["draws_run"]`` if thinned, else those kept."""
+    if sample_stats is None:
+        return 0
+    if "draws_run" in sample_stats.attrs:
+        return int(sample_stats.attrs["draws_run"])
+    return int(sample_stats.sizes.get("draw", 0))
 
 
 def diagnosed_names(posterior) -> list[str]:
@@ -174,17 +183,25 @@ def kept_draws_text(diagnostics: dict) -> str:
 
 
 def walk_refit_text(diagnostics: dict) -> str:
-    """``"; pooled walk refitted non-centred (centred diverged 478 times, non-centred 0)"``.
+    """What :func:`staggered.fit_design`'s pooled-walk refit did, for the summary and report.
 
-    Empty unless :func:`staggered.fit_design` refitted the pooled walk (``pooled_walk="auto"``).
+    For example ``"; pooled walk refitted, non-centred kept (same model; divergences: centred
+    12 in 1000 draws per chain, non-centred 0 in 1500)"``. Empty unless the pooled walk was
+    refitted (``pooled_walk="auto"``); fits saved before ``walk_draws_run`` was recorded give
+    the counts alone.
     """
     counts = diagnostics.get("walk_divergences")
     if not counts:
         return ""
     kept = diagnostics.get("pooled_walk", "centred")
+    runs = diagnostics.get("walk_draws_run") or {}
+    centred, other = (
+        f" in {runs[form]}{' draws per chain' if form == 'centred' else ''}" if form in runs else ""
+        for form in ("centred", "non-centred")
+    )
     return (
         f"; pooled walk refitted, {kept} kept (same model; divergences: centred "
-        f"{counts.get('centred')}, non-centred {counts.get('non-centred')})"
+        f"{counts.get('centred')}{centred}, non-centred {counts.get('non-centred')}{other})"
     )
 
 

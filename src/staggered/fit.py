@@ -25,6 +25,7 @@ from staggered.diagnostics import (
     _warn_on_problems,
     diagnose,
     divergence_count,
+    draws_run,
     find_problems,
 )
 from staggered.fit_result import Fit
@@ -115,15 +116,21 @@ def _sample_with_walk_fallback(
     The two walks are one model (:mod:`staggered.models.curves`); which one NUTS can explore
     depends on the panel: centred diverges where ``sigma_theta`` heads to zero (a flat pooled
     curve, noisy levels), non-centred where the data pin levels that move (``docs/
-    validation.md``, session 10). The fit with fewer divergences is kept (a tie keeps the
-    centred one). Returns the posterior, the sampling seconds of both fits, the
-    diagnostics entries ``pooled_walk`` (the form kept) and, after a refit,
-    ``walk_divergences`` (divergences of each form), and the spec with the form kept (so a
-    saved fit rebuilds the model it sampled).
+    validation.md``, session 10). The centred fit stops sampling on at its first checkpoint
+    with a divergence (it will be refitted; more draws cannot remove a divergence). The fit
+    with fewer divergences per draw run is kept (a tie keeps the centred one).
+
+    Returns the posterior, the sampling seconds of both fits, the diagnostics entries
+    ``pooled_walk`` (the form kept) and, after a refit, ``walk_divergences`` and
+    ``walk_draws_run`` (divergences and draws run per chain of each form), and the spec with
+    the form kept (so a saved fit rebuilds the model it sampled).
     """
     auto = spec.pooled_walk == "auto"
     first_spec = spec.replace(pooled_walk="centred") if auto else spec
-    idata, seconds = sample_model(build_model(design, first_spec, **priors), **sampling)
+    # a centred fit that diverges is refitted anyway: no need to sample it on
+    idata, seconds = sample_model(
+        build_model(design, first_spec, **priors), **sampling, stop_on_divergence=auto
+    )
     kept = {"pooled_walk": first_spec.pooled_walk}
     n_walk = design.event_times.size - design.placebo
     first = divergence_count(idata.get("sample_stats"))
@@ -132,8 +139,16 @@ def _sample_with_walk_fallback(
     other = spec.replace(pooled_walk="non-centred")
     refit, more = sample_model(build_model(design, other, **priors), **sampling)
     second = divergence_count(refit.get("sample_stats"))
-    counts = {"walk_divergences": {"centred": first, "non-centred": second}}
-    if second < first:
+    counts = {
+        "walk_divergences": {"centred": first, "non-centred": second},
+        "walk_draws_run": {
+            "centred": draws_run(idata.get("sample_stats")),
+            "non-centred": draws_run(refit.get("sample_stats")),
+        },
+    }
+    runs = counts["walk_draws_run"]
+    # the centred fit may have stopped early: compare divergences per draw run
+    if second * runs["centred"] < first * runs["non-centred"]:
         return refit, seconds + more, {"pooled_walk": "non-centred", **counts}, other
     return idata, seconds + more, {**kept, **counts}, first_spec
 

@@ -55,11 +55,14 @@ def sample_model(
     random_seed: int,
     progressbar: bool,
     max_draws: int | None = None,
+    stop_on_divergence: bool = False,
 ) -> tuple[az.InferenceData, float]:
     """Run NUTS on a built model; return the InferenceData and wall-clock seconds.
 
     ``max_draws`` (nutpie only; default ``draws``): sample on, up to this many draws per chain,
     until R-hat and ESS pass, keeping ``draws`` evenly spaced (:mod:`staggered.sampling_nutpie`).
+    ``stop_on_divergence`` (nutpie only): stop sampling on at the first checkpoint that has a
+    divergence.
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
@@ -96,6 +99,7 @@ def sample_model(
                 seed=_get_seeds_per_chain(random_seed, 1)[0],
                 progressbar=progressbar,
                 settings=_nutpie_settings(chains),
+                stop_on_divergence=stop_on_divergence,
             )
             return idata, time.perf_counter() - start
         idata = pm.sample(

@@ -79,6 +79,7 @@ def sample_nutpie(
     seed: int,
     progressbar: bool,
     settings: dict,
+    stop_on_divergence: bool = False,
 ) -> az.InferenceData:
     """Sample ``model`` with nutpie; extend up to ``max_draws`` until R-hat and ESS pass.
 
@@ -92,6 +93,10 @@ def sample_nutpie(
         Sampler settings.
     settings : dict
         nutpie settings (:func:`staggered.sampling._nutpie_settings`), backends included.
+    stop_on_divergence : bool, default False
+        Stop at the first checkpoint whose draws include a divergence instead of sampling on
+        (more draws cannot remove one); the fit then keeps the draws up to that checkpoint.
+        Used by ``pooled_walk="auto"``, which refits a diverging centred walk anyway.
 
     Returns
     -------
@@ -121,21 +126,27 @@ def sample_nutpie(
             **common,
             **settings,
         )
-        trace, n_run = _run_until_mixed(running, draws, max_draws)
+        trace, n_run = _run_until_mixed(running, draws, max_draws, stop_on_divergence)
     idata = thin(trace, n_run, draws)
     if cells:
         idata.posterior = recompute_cells(idata.posterior, model, cells)
     return _with_data(idata, model)
 
 
-def _run_until_mixed(running, draws: int, max_draws: int) -> tuple[az.InferenceData, int]:
-    """Wait for each checkpoint; stop at the first whose thinned draws pass R-hat and ESS."""
+def _run_until_mixed(
+    running, draws: int, max_draws: int, stop_on_divergence: bool = False
+) -> tuple[az.InferenceData, int]:
+    """Wait for each checkpoint; stop at the first whose thinned draws pass R-hat and ESS.
+
+    With ``stop_on_divergence``, also stop at the first checkpoint with a divergence so far.
+    """
     started = time.perf_counter()
     for point in checkpoints(draws, max_draws)[:-1]:
         trace = _wait_for(running, point, started)
         if trace is None:  # the sampler finished first
             break
-        if _mixes(trace, point, draws):
+        diverged = stop_on_divergence and _diverged(trace, point)
+        if diverged or _mixes(trace, point, draws):
             running.abort()
             return trace, point
     trace = running.wait()  # re-raises a chain's error
@@ -143,6 +154,11 @@ def _run_until_mixed(running, draws: int, max_draws: int) -> tuple[az.InferenceD
     if n_run < draws:
         raise RuntimeError(f"nutpie stopped after {n_run} of {max_draws} draws per chain")
     return trace, n_run
+
+
+def _diverged(trace: az.InferenceData, point: int) -> bool:
+    """Whether any chain diverged in its first ``point`` draws after warm-up."""
+    return bool(trace.sample_stats["diverging"].isel(draw=slice(0, point)).sum() > 0)
 
 
 def _mixes(trace: az.InferenceData, point: int, draws: int) -> bool:
