@@ -32,7 +32,7 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
 
     out.mkdir(parents=True, exist_ok=True)
     effects = fit.effects()
-    from staggered.effects import effects_for_csv
+    from staggered.effects_csv import effects_for_csv
 
     # rounded for people (effects_for_csv); full precision: posterior.nc, Fit.effects()
     effects_for_csv(effects).to_csv(out / "effects.csv", index=False)
