@@ -195,13 +195,14 @@ def walk_refit_text(diagnostics: dict) -> str:
         return ""
     kept = diagnostics.get("pooled_walk", "centred")
     runs = diagnostics.get("walk_draws_run") or {}
-    centred, other = (
-        f" in {runs[form]}{' draws per chain' if form == 'centred' else ''}" if form in runs else ""
-        for form in ("centred", "non-centred")
-    )
+
+    def divergences(form: str, unit: str = "") -> str:
+        run = f" in {runs[form]}{unit}" if form in runs else ""
+        return f"{counts.get(form)}{run}"
+
     return (
         f"; pooled walk refitted, {kept} kept (same model; divergences: centred "
-        f"{counts.get('centred')}{centred}, non-centred {counts.get('non-centred')}{other})"
+        f"{divergences('centred', ' draws per chain')}, non-centred {divergences('non-centred')})"
     )
 
 

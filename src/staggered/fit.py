@@ -139,14 +139,14 @@ def _sample_with_walk_fallback(
     other = spec.replace(pooled_walk="non-centred")
     refit, more = sample_model(build_model(design, other, **priors), **sampling)
     second = divergence_count(refit.get("sample_stats"))
+    runs = {
+        "centred": draws_run(idata.get("sample_stats")),
+        "non-centred": draws_run(refit.get("sample_stats")),
+    }
     counts = {
         "walk_divergences": {"centred": first, "non-centred": second},
-        "walk_draws_run": {
-            "centred": draws_run(idata.get("sample_stats")),
-            "non-centred": draws_run(refit.get("sample_stats")),
-        },
+        "walk_draws_run": runs,
     }
-    runs = counts["walk_draws_run"]
     # the centred fit may have stopped early: compare divergences per draw run
     if second * runs["centred"] < first * runs["non-centred"]:
         return refit, seconds + more, {"pooled_walk": "non-centred", **counts}, other

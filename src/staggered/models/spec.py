@@ -87,7 +87,7 @@ class ModelSpec:
         steps, e.g. a flat curve, where the centred walk is a funnel for ``sigma_theta``).
         Same model. ``auto`` (the default): centred, and if that fit diverges,
         :func:`staggered.fit_design` refits non-centred and keeps the fit with fewer
-        divergences (models built directly take ``auto`` as centred).
+        divergences per draw run (models built directly take ``auto`` as centred).
     priors : dict
         Prior scales (see the spec files for their meaning).
     summary : str
