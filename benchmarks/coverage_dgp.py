@@ -676,11 +676,21 @@ QUICK: tuple[str, ...] = (
 
 
 def get(name: str) -> PanelConfig:
-    """The grid's config called ``name``."""
+    """The grid's config called ``name``; ``"name@SEED"`` is the same design on another seed.
+
+    One fit per panel ranks models only roughly (a panel's noise can put every late event time
+    on one side of the truth), so the study can repeat a design on other seeds.
+    """
+    base, _, seed = name.partition("@")
     try:
-        return BY_NAME[name]
+        cfg = BY_NAME[base]
     except KeyError:
-        raise KeyError(f"unknown panel {name!r}; choose from {sorted(BY_NAME)}") from None
+        raise KeyError(f"unknown panel {base!r}; choose from {sorted(BY_NAME)}") from None
+    if not seed:
+        return cfg
+    if not seed.isdigit():
+        raise KeyError(f"panel {name!r}: the seed after '@' must be a non-negative integer")
+    return replace(cfg, name=name, seed=int(seed))
 
 
 def small(cfg: PanelConfig, n_units: int = 30, n_years: int | None = None) -> PanelConfig:

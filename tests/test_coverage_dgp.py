@@ -209,3 +209,15 @@ def test_truth_only_counts_observed_cells():
     cells = lat["observed"] & (lat["event_time"] >= 0)
     assert (g.truth["scope"] == "unit").sum() == cells.sum()
     assert not lat["observed"][lat["event_time"] >= 0].all()  # some treated cells missing
+
+
+def test_a_panel_can_be_drawn_again_on_another_seed():
+    cfg = dgp.get("q14-delayed-smooth-pop@1001")
+    assert cfg.seed == 1001 and cfg.name == "q14-delayed-smooth-pop@1001"
+    assert cfg.trend == dgp.get("q14-delayed-smooth-pop").trend
+    a, b = dgp.generate(cfg).panel, dgp.generate(dgp.get("q14-delayed-smooth-pop")).panel
+    assert not a["admissions"].equals(b["admissions"])
+    with pytest.raises(KeyError, match="seed"):
+        dgp.get("q14-delayed-smooth-pop@x")
+    with pytest.raises(KeyError, match="unknown panel"):
+        dgp.get("q99@1")
