@@ -221,3 +221,19 @@ def test_a_panel_can_be_drawn_again_on_another_seed():
         dgp.get("q14-delayed-smooth-pop@x")
     with pytest.raises(KeyError, match="unknown panel"):
         dgp.get("q99@1")
+
+
+def test_imputation_oracle_is_exact_on_linear_trends_and_not_on_smooth_ones():
+    """On expected counts with linear unit trends, least-squares imputation recovers the truth
+    to rounding; on smooth unit paths it does not (the design's part of an error)."""
+    spec = importlib.util.spec_from_file_location(
+        "imputation_oracle", _PATH.parent / "imputation_oracle.py"
+    )
+    oracle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(oracle)
+    linear = oracle.imputation_errors(dgp.get("y01-delayed"), observed=False)
+    assert max(abs(v) for v in linear.values()) < 1e-8
+    smooth = oracle.imputation_errors(dgp.get("y11-jcurve-smooth"), observed=False)
+    assert abs(oracle.late_error(smooth, 4)) > 0.02
+    noisy = oracle.imputation_errors(dgp.get("y01-delayed"), observed=True)
+    assert max(abs(v) for v in noisy.values()) > 1e-3
