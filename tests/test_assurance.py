@@ -14,6 +14,7 @@ import pytest
 from staggered.assurance import FIT_COLUMNS, TABLE_COLUMNS, assurance, assurance_text, summarise
 from staggered.assurance_panels import inject, plasmode_panel, plasmode_window, simulate_rollout
 from staggered.assurance_plan import Effect, Rollout, cohort_sizes, rollout_shares
+from staggered.assurance_report import sampler_text
 from staggered.assurance_sweep import encode_real_panel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,7 +215,8 @@ def test_too_short_or_small_panels_are_refused(real_panel):
 
 def test_summarise_counts_detections_with_mc_errors():
     rows = []
-    for h, probs in (("effect", [0.99, 0.97, 0.5, 0.96]), ("null", [0.1, 0.96, 0.2, 0.3])):
+    divergent = {("effect", 1): 3, ("effect", 3): 12}
+    for h, probs in (("effect", [0.99, 0.97, 0.5, 0.96]), ("no-effect", [0.1, 0.96, 0.2, 0.3])):
         for s, p in enumerate(probs):
             rows.append(
                 dict(
@@ -229,16 +231,21 @@ def test_summarise_counts_detections_with_mc_errors():
                     upper=0.0,
                     prob_negative=p,
                     truth=-1.0 if h == "effect" else 0.0,
-                    divergences=0,
+                    divergences=divergent.get((h, s), 0),
                 )
             )
-    table = summarise(pd.DataFrame(rows, columns=FIT_COLUMNS), threshold=0.95)
+    fits = pd.DataFrame(rows, columns=FIT_COLUMNS)
+    table = summarise(fits, threshold=0.95)
     r = table.iloc[0]
     assert (r.assurance, r.false_finding, r.simulations) == (0.75, 0.25, 4)
     assert r.assurance_se == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
     assert r.width == pytest.approx(3.5) and r.width_se == pytest.approx(
         np.std([2, 3, 4, 5], ddof=1) / 2
     )
+    # the paragraph carries the sampler's warnings as plainly as the console
+    warning = sampler_text(fits)
+    assert "2 of 8 fits (25%) had divergent transitions (median 7.5, at most 12" in warning
+    assert sampler_text(fits.assign(divergences=0)) == ""
 
 
 # --- end to end (tiny chains) --------------------------------------------------------------
@@ -273,7 +280,10 @@ def test_tiny_run_table_and_text(tiny_run, tmp_path):
     assert t["width"].gt(0).all() and t["assurance"].between(0, 1).all()
     rel = t[t["measure"] == "relative"]
     np.testing.assert_allclose(rel["truth"], Effect().relative(rel["event_time"].to_numpy()))
-    assert len(result.fits) == 2 * 2 * 7 and set(result.fits["hypothesis"]) == {"effect", "null"}
+    assert len(result.fits) == 2 * 2 * 7 and set(result.fits["hypothesis"]) == {
+        "effect",
+        "no-effect",
+    }
     text = assurance_text(result)
     assert text.startswith("Planned evaluation: a -3% effect reached after 4 years")
     assert "With 6 sites it is detected with probability" in text and "by year 3" in text
@@ -282,6 +292,12 @@ def test_tiny_run_table_and_text(tiny_run, tmp_path):
     for name in ("assurance.csv", "fits.csv", "assurance.png", "assurance.md", "settings.json"):
         assert (out / name).exists()
     assert "Assurance of the planned evaluation" in (out / "assurance.md").read_text()
+    # fits.csv reads back as written ("null" would come back as missing)
+    back = pd.read_csv(out / "fits.csv")
+    assert set(back["hypothesis"]) == {"effect", "no-effect"}
+    diverged = (result.fits["divergences"] > 0).any()
+    assert ("Sampler warning" in text) == diverged
+    assert ("Sampler warning" in (out / "assurance.md").read_text()) == diverged
     assert len(path.read_text().splitlines()) == 1 + 8  # header + one line per fit
 
 
@@ -381,7 +397,7 @@ def test_large_effect_is_detected_and_null_rarely_flagged():
     assert head.assurance >= 0.95
     # a calibrated decision rule flags about 5% of null panels: more than 4 of 20 has p < 0.003
     assert head.false_finding <= 0.2
-    assert (result.fits.query("hypothesis == 'null'")["truth"] == 0).all()
+    assert (result.fits.query("hypothesis == 'no-effect'")["truth"] == 0).all()
 
 
 @pytest.mark.slow

@@ -29,8 +29,8 @@ import pandas as pd
 from staggered.assurance_panels import plasmode_window
 from staggered.assurance_plan import Baseline, Effect, Rollout, rollout_shares
 from staggered.assurance_report import assurance_text
+from staggered.assurance_result import NO_EFFECT, AssuranceResult, summarise
 from staggered.assurance_result import TABLE_COLUMNS as TABLE_COLUMNS
-from staggered.assurance_result import AssuranceResult, summarise
 from staggered.assurance_sweep import _Context, _panel_digest, assurance_task, encode_real_panel
 
 __all__ = [
@@ -360,7 +360,7 @@ def _fit_rows(items: list, results: list) -> pd.DataFrame:
         {
             "sites": item["sites"],
             "follow_up": item["follow_up"],
-            "hypothesis": "null" if item["null"] else "effect",
+            "hypothesis": NO_EFFECT if item["null"] else "effect",
             "simulation": item["simulation"],
             **row,
             "divergences": res["divergences"],

@@ -193,13 +193,36 @@ def assurance_text(
         parts.append(f"With {n} sites it is detected with probability {_join(by)}.")
     if s.get("null") and rows["false_finding"].notna().any():
         worst = rows.loc[rows["false_finding"].idxmax()]
+        low = rows["false_finding"].min()
+        rate = (
+            f"{worst.false_finding:.2f}"
+            if f"{low:.2f}" == f"{worst.false_finding:.2f}"
+            else f"{low:.2f} to {worst.false_finding:.2f}"
+        )
         parts.append(
-            f"Without any effect the same design declares a reduction with probability "
-            f"{rows['false_finding'].min():.2f} to {worst.false_finding:.2f} (false-finding rate; "
-            f"highest with {worst.sites} sites by year {worst.follow_up})."
+            f"Without any effect the same design declares a reduction with probability {rate} "
+            f"(false-finding rate; highest with {worst.sites} sites by year {worst.follow_up})."
         )
     parts.append(_sites_needed(rows, target))
+    parts.append(sampler_text(result.fits))
     return " ".join(p for p in parts if p)
+
+
+def sampler_text(fits: pd.DataFrame) -> str:
+    """The sampler's warnings over the run's fits, in words ("" when no fit diverged)."""
+    if fits.empty or "divergences" not in fits:
+        return ""
+    per_fit = fits.drop_duplicates(["sites", "follow_up", "hypothesis", "simulation"])
+    div = per_fit["divergences"].to_numpy()
+    bad = div > 0
+    if not bad.any():
+        return ""
+    return (
+        f"Sampler warning: {bad.sum()} of {div.size} fits ({bad.mean():.0%}) had divergent "
+        f"transitions (median {np.median(div[bad]):g}, at most {div.max()} per fit). They are "
+        "counted as they are, so these probabilities carry their error too: rerun with more "
+        "warm-up (tune) or draws to see whether they move."
+    )
 
 
 def _join(items: list[str]) -> str:

@@ -20,6 +20,9 @@ from staggered.assurance_report import assurance_text
 
 __all__ = ["TABLE_COLUMNS", "AssuranceResult", "summarise"]
 
+#: ``hypothesis`` of the fits without an effect (``"null"`` would read back as missing)
+NO_EFFECT = "no-effect"
+
 TABLE_COLUMNS = [
     "sites",
     "follow_up",
@@ -50,7 +53,8 @@ class AssuranceResult:
         effect), ``false_finding`` (the same without an effect), ``width`` (mean interval
         width), each with its Monte Carlo standard error (``_se``), and ``simulations``.
     fits : pandas.DataFrame
-        One row per fit and estimand (``hypothesis`` ``effect`` or ``null``).
+        One row per fit and estimand (``hypothesis`` ``"effect"`` or ``"no-effect"``;
+        not ``"null"``, which ``pandas.read_csv`` would read as missing).
     settings : dict
         The run's settings.
     """
@@ -106,7 +110,7 @@ def summarise(fits: pd.DataFrame, threshold: float) -> pd.DataFrame:
     rows = []
     for key, grp in fits.groupby(keys, sort=True):
         eff = grp[grp["hypothesis"] == "effect"]
-        nul = grp[grp["hypothesis"] == "null"]
+        nul = grp[grp["hypothesis"] == NO_EFFECT]
         n = len(eff)
         p, q = _share(eff["detected"]), _share(nul["detected"])
         rows.append(
