@@ -22,6 +22,7 @@ from staggered.assurance_analytic import (
 )
 from staggered.assurance_analytic import _design_matrix as _design_matrix
 from staggered.assurance_plan import Baseline, Effect, Rollout
+from staggered.assurance_report import fit_divergences
 
 __all__ = [
     "ANALYTIC_CHECK",
@@ -164,7 +165,7 @@ def run_null_check(
         progressbar=False,
     )
     t = result.table
-    divergent = float((result.fits.drop_duplicates("simulation")["divergences"] > 0).mean())
+    divergent = float((fit_divergences(result.fits) > 0).mean())
     table = pd.DataFrame(
         {
             "measure": t["measure"],

@@ -208,12 +208,17 @@ def assurance_text(
     return " ".join(p for p in parts if p)
 
 
+def fit_divergences(fits: pd.DataFrame) -> np.ndarray:
+    """Divergent transitions of each fit (``fits`` has one row per fit and estimand)."""
+    per_fit = fits.drop_duplicates(["sites", "follow_up", "hypothesis", "simulation"])
+    return per_fit["divergences"].to_numpy()
+
+
 def sampler_text(fits: pd.DataFrame) -> str:
     """The sampler's warnings over the run's fits, in words ("" when no fit diverged)."""
     if fits.empty or "divergences" not in fits:
         return ""
-    per_fit = fits.drop_duplicates(["sites", "follow_up", "hypothesis", "simulation"])
-    div = per_fit["divergences"].to_numpy()
+    div = fit_divergences(fits)
     bad = div > 0
     if not bad.any():
         return ""
