@@ -423,3 +423,69 @@ def test_plasmode_end_to_end(real_panel):
     head = result.table[result.table["measure"] == "cumulative"].iloc[0]
     assert head.truth < 0 and head.assurance == 1.0
     assert "the panel's other units as comparison areas" in result.text()
+
+
+# --- the pooled walk's form on small panels ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("divergences", "tried", "kept"),
+    [
+        ({"non-centred": 0, "centred": 5}, ["non-centred"], "non-centred"),
+        ({"non-centred": 3, "centred": 1}, ["non-centred", "centred"], "centred"),
+        ({"non-centred": 2, "centred": 2}, ["non-centred", "centred"], "non-centred"),
+    ],
+)
+def test_auto_walk_refits_centred_only_after_a_divergence(monkeypatch, divergences, tried, kept):
+    from types import SimpleNamespace
+
+    import staggered.assurance_sweep as sweep
+    from staggered.models import load_spec
+    from staggered.sweeps import clear_worker_cache
+
+    panel = SimpleNamespace(exposure=np.ones(4), y=np.zeros(4))
+    calls = []
+
+    class Sampler:
+        def __init__(self, walk):
+            self.walk = walk
+
+        def sample(self, y, random_seed):
+            calls.append(self.walk)
+            return self.walk, {"divergences": divergences[self.walk]}
+
+    def compile_(ctx, plan, follow_up, walk):
+        return Sampler(walk), SimpleNamespace(panel=panel, walk=walk)
+
+    monkeypatch.setattr(sweep, "_compile", compile_)
+    clear_worker_cache()
+    ctx = SimpleNamespace(spec=load_spec("negbin-rw"), token="test-walks")
+    item = {"sites": 3, "follow_up": 2, "seed": [0, 1]}
+    try:
+        post, stats, design = sweep._sample_walks(ctx, item, PLAN, panel)
+    finally:
+        clear_worker_cache()
+    assert calls == tried
+    assert post == kept and design.walk == kept and stats["divergences"] == divergences[kept]
+    # a spec that names its walk is sampled in that form only
+    assert sweep._walks(load_spec("negbin-rw").replace(pooled_walk="centred")) == ("centred",)
+
+
+@pytest.mark.slow
+def test_small_design_fits_rarely_diverge():
+    # 10 sites and 10 comparison areas, 5 + 3 years: with the centred pooled walk 23 of 24
+    # fits diverged (session 13); the non-centred walk first (and the centred as a refit)
+    # leaves at most a few
+    result = assurance(
+        sites=10,
+        comparison_areas=10,
+        history=5,
+        follow_up=3,
+        simulations=6,
+        random_seed=12,
+        backend="serial",
+        progressbar=False,
+    )
+    from staggered.assurance_report import fit_divergences
+
+    assert (fit_divergences(result.fits) > 0).mean() <= 0.35
