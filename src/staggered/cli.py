@@ -262,43 +262,9 @@ def _run_simulate(args) -> int:
 
 
 def _run_sbc(args) -> int:
-    import time
+    from staggered.cli_sbc import run_sbc_command
 
-    from staggered.sbc import run_sbc
-
-    checkpoint = args.checkpoint or args.out / "checkpoint.jsonl"
-    start = time.perf_counter()
-    result = run_sbc(
-        args.model,
-        fit_model=args.fit_model,
-        replicates=args.replicates,
-        n_units=args.units,
-        n_groups=args.groups,
-        n_periods=args.periods,
-        freq=args.freq,
-        covariates=args.covariates,
-        draws=args.draws,
-        tune=args.tune,
-        backend=args.backend,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        random_seed=args.seed,
-        progressbar=not args.no_progress,
-        checkpoint=checkpoint,
-    )
-    minutes = (time.perf_counter() - start) / 60
-    result.settings["minutes"] = round(minutes, 2)
-    result.save(args.out)
-    if args.checkpoint is None:  # complete: ranks.csv has it all
-        checkpoint.unlink(missing_ok=True)
-    print("\n".join(result.verdicts()))
-    print(
-        f"\n{args.replicates} replicates in {minutes:.1f} min "
-        f"({args.replicates / minutes:.1f} per minute). Overall: "
-        f"{'calibrated' if result.passed else 'MISCALIBRATED'}. "
-        f"Wrote {args.out}/ranks.csv, summary.csv, verdicts.txt, ecdf.png"
-    )
-    return 0 if result.passed else 1
+    return run_sbc_command(args)
 
 
 def _run_compare_sites(args) -> int:

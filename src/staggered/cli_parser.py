@@ -183,6 +183,14 @@ def _add_sbc_parser(sub) -> None:
         default=0,
         help="time-varying covariates in the simulated panels (their coefficients are ranked)",
     )
+    c.add_argument(
+        "--outcomes",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="2: SBC of the joint model of two outcomes (negbin-rw, yearly; their site-step "
+        "correlation is ranked; --groups unused)",
+    )
     c.add_argument("--draws", type=int, default=300, help="draws per replicate fit (300)")
     c.add_argument("--tune", type=int, default=300, help="warm-up per replicate fit (300)")
     c.add_argument(

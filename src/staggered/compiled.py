@@ -9,6 +9,8 @@ and numpyro's NUTS kernels run inside one ``jax.jit`` with ``y`` as an argument,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,6 +24,30 @@ from pymc.util import get_default_varnames
 from pytensor.graph.replace import clone_replace
 
 
+def _outcome_input(model: pm.Model, observed: Sequence[str]):
+    """One input vector for the observed variables ``observed``, concatenated in that order.
+
+    Returns the input and the replacements of each observed variable's data by its slice of
+    the input (and of ``<prefix>y_observed``, the outcome that also enters the model as the
+    AR(1) lags, where the model has it).
+    """
+    datas = [model.rvs_to_values[model[name]] for name in observed]
+    if len(datas) == 1:
+        y_input = datas[0].type()
+        pieces = [y_input]
+    else:
+        y_input = pt.vector("y", dtype=datas[0].dtype)
+        sizes = np.cumsum([0] + [np.asarray(d.eval()).size for d in datas])
+        pieces = [y_input[a:b] for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    swap = {}
+    for name, data, piece in zip(observed, datas, pieces, strict=True):
+        swap[data] = piece
+        lags = name[: -len("y")] + "y_observed"
+        if lags in model.named_vars:
+            swap[model[lags]] = pt.cast(piece, model[lags].dtype)
+    return y_input, swap
+
+
 class CompiledNUTS:
     """A PyMC model with observed ``y`` compiled once for NUTS on new outcome vectors.
 
@@ -33,23 +59,30 @@ class CompiledNUTS:
         NUTS draws and warm-up iterations (one chain).
     target_accept : float
         NUTS target acceptance probability.
+    observed : sequence of str, default ``("y",)``
+        Names of the observed variables (``("a::y", "b::y")`` for a joint model of two
+        outcomes); the outcome vector passed to :meth:`sample` is theirs concatenated in this
+        order.
     """
 
-    def __init__(self, model: pm.Model, *, draws: int, tune: int, target_accept: float = 0.9):
+    def __init__(
+        self,
+        model: pm.Model,
+        *,
+        draws: int,
+        tune: int,
+        target_accept: float = 0.9,
+        observed: Sequence[str] = ("y",),
+    ):
         self.model = model
-        y_rv = model["y"]
-        y_data = model.rvs_to_values[y_rv]
-        self.y_input = y_data.type()
+        y_rvs = [model[name] for name in observed]
         value_vars = list(model.value_vars)
         self.names = [v.name for v in value_vars]
         point = model.initial_point()
         self.shapes = [np.shape(point[n]) for n in self.names]
-        swap = {y_data: self.y_input}
-        if "y_observed" in model.named_vars:  # the outcome also enters the model (AR(1) lags)
-            y_shared = model["y_observed"]
-            swap[y_shared] = pt.cast(self.y_input, y_shared.dtype)
+        self.y_input, swap = _outcome_input(model, observed)
         logp = clone_replace(model.logp(), swap)
-        loglik = clone_replace(model.logp(vars=[y_rv], sum=True), swap)
+        loglik = clone_replace(model.logp(vars=y_rvs, sum=True), swap)
         logp_fn = get_jaxified_graph(inputs=[*value_vars, self.y_input], outputs=[logp])
         loglik_fn = get_jaxified_graph(inputs=[*value_vars, self.y_input], outputs=[loglik])
         outputs = get_default_varnames(model.unobserved_value_vars, include_transformed=False)

@@ -217,6 +217,8 @@ def recompute_cells(posterior: xr.Dataset, model, cells: list[str]) -> xr.Datase
     free = [rv.name for rv in model.free_RVs]
     values = posterior[free].map(lambda v: v.astype(np.float64))  # a file stores float32
     recomputed = pm.compute_deterministics(values, var_names=cells, model=model, progressbar=False)
+    # PyMC numbers the draws 0..n-1: keep the posterior's labels (thinned or selected draws)
+    recomputed = recomputed.assign_coords({d: posterior[d].values for d in ("chain", "draw")})
     return posterior.assign({name: recomputed[name] for name in cells})
 
 

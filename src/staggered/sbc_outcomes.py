@@ -9,31 +9,33 @@ outcome the step scales ``sigma_unit`` and ``sigma_theta``, the pooled relative 
 last event time and the log effect of the first treated area there. The verdicts are those of
 :mod:`staggered.sbc` (rank ECDF inside a 99% simultaneous band).
 
-Serial and compiled afresh for every replicate (nutpie): minutes per replicate on a laptop,
-so a calibration run (100+ replicates) belongs on a bigger machine.
+The replicates run through :func:`staggered.sweeps.run_sweep` (serial, process pool or Dask,
+with checkpoint and resume), the sampler compiled once per worker process
+(:class:`staggered.compiled.CompiledNUTS`, both outcomes as one vector). The default spec's
+AR(1) outcomes are drawn period by period, per outcome, as in :mod:`staggered.sbc_prior`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pymc as pm
 
 from staggered.data import encode_panel
-from staggered.design import build_design
+from staggered.design import Design, build_design
 from staggered.effects import _draws, estimand_draws
-from staggered.fit import fit_design
-from staggered.models import load_spec
+from staggered.models import ModelSpec, load_spec
 from staggered.models.joint import build_joint_model
-from staggered.outcomes import design_for_outcome, posterior_for_outcome
-from staggered.sbc_prior import COUNT_PRIOR_LOC
+from staggered.outcomes import SEPARATOR, design_for_outcome, posterior_for_outcome
+from staggered.sbc_prior import COUNT_PRIOR_LOC, _ar1_outcomes
 from staggered.sbc_result import SBCResult, _uniformity
 from staggered.simulate_outcomes import OUTCOMES, simulate_outcomes
 
-__all__ = ["joint_quantities", "run_joint_sbc"]
+__all__ = ["joint_prior_outcomes", "joint_quantities", "joint_sbc_task", "run_joint_sbc"]
 
 
 def joint_quantities(post, design, spec) -> dict[str, np.ndarray]:
@@ -59,6 +61,86 @@ def _with_outcomes(design, ys: list[np.ndarray]):
     return dataclasses.replace(design, panel=panel)
 
 
+def joint_prior_outcomes(prior, design, spec, random_seed: int) -> list[np.ndarray]:
+    """Each outcome's simulated counts (draws x cells) for the joint prior draws ``prior``.
+
+    As :func:`staggered.sbc_prior.prior_outcomes` per outcome: an ``ar1`` spec's outcomes are
+    drawn period by period (PyMC's prior predictive would take the AR lags from the template's
+    outcome), and each outcome's ``eta0`` in ``prior.prior`` is overwritten with the
+    counterfactual at the drawn outcomes.
+    """
+    ys = []
+    for j, name in enumerate(OUTCOMES):
+        if not spec.ar1:
+            ys.append(prior.prior_predictive[f"{name}{SEPARATOR}y"].values[0])
+            continue
+        params = posterior_for_outcome(prior.prior, name)
+        d = design_for_outcome(design, name)
+        y, eta0 = _ar1_outcomes(params, d, spec, random_seed + 7919 * (j + 1))
+        prior.prior[f"{name}{SEPARATOR}eta0"].values[0] = eta0[:, design.effect_cells]
+        ys.append(y)
+    return ys
+
+
+@dataclasses.dataclass(frozen=True)
+class JointSBCContext:
+    """What every replicate of one joint SBC run shares (sent with each sweep item)."""
+
+    design: Design
+    spec: ModelSpec
+    draws: int
+    tune: int
+    n_thin: int
+    token: str
+
+
+def _compile(ctx: JointSBCContext):
+    from staggered.compiled import CompiledNUTS
+
+    model = build_joint_model(ctx.design, ctx.spec, prior_loc=COUNT_PRIOR_LOC)
+    observed = [f"{name}{SEPARATOR}y" for name in OUTCOMES]
+    return CompiledNUTS(model, draws=ctx.draws, tune=ctx.tune, target_accept=0.9, observed=observed)
+
+
+def joint_sbc_task(item: dict) -> list[dict]:
+    """Sweep task: fit one replicate's two outcomes and rank its truths.
+
+    The sampler is compiled once per worker process (:func:`staggered.sweeps.worker_cache`)
+    and takes both outcomes as one vector.
+
+    Returns
+    -------
+    list of dict
+        One row per quantity: ``replicate, quantity, rank, n_draws, truth, divergences``.
+    """
+    from staggered.sweeps import worker_cache
+
+    ctx: JointSBCContext = item["context"]
+    sampler = worker_cache(("joint-sbc", ctx.token), lambda: _compile(ctx))
+    ys = [np.asarray(y, dtype=np.float64) for y in item["outcomes"]]
+    rng = np.random.default_rng(item["seed"])
+    post, stats = sampler.sample(np.concatenate(ys), random_seed=int(rng.integers(2**31 - 1)))
+    keep = np.linspace(0, ctx.draws - 1, ctx.n_thin).round().astype(int)
+    d = _with_outcomes(ctx.design, ys)
+    truth = joint_quantities(item["truth"], d, ctx.spec)
+    est = joint_quantities(post.isel(draw=keep), d, ctx.spec)
+    rows = []
+    for name, values in est.items():
+        t = float(truth[name][0])
+        below = np.sum(values < t) + rng.integers(0, np.sum(values == t) + 1)
+        rows.append(
+            {
+                "replicate": int(item["replicate"]),
+                "quantity": name,
+                "rank": int(below),
+                "n_draws": ctx.n_thin,
+                "truth": t,
+                "divergences": stats["divergences"],
+            }
+        )
+    return rows
+
+
 def run_joint_sbc(
     *,
     replicates: int = 100,
@@ -68,6 +150,12 @@ def run_joint_sbc(
     tune: int = 300,
     n_thin: int = 100,
     random_seed: int = 0,
+    backend: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    checkpoint: str | Path | None = None,
+    progressbar: bool = False,
+    prob: float = 0.99,
 ) -> SBCResult:
     """Run SBC of the two-outcome joint model (``negbin-rw``).
 
@@ -78,61 +166,36 @@ def run_joint_sbc(
     n_units, n_periods : int
         Panel structure of :func:`~staggered.simulate_outcomes.simulate_outcomes`.
     draws, tune : int
-        NUTS settings of each refit (one chain).
+        NUTS settings of each refit (one chain; the sampler is compiled once per worker
+        process, :class:`staggered.compiled.CompiledNUTS`).
     n_thin : int, default 100
         Posterior draws kept (evenly spaced) for the ranks.
     random_seed : int, default 0
-        Seed of the panel structure, the prior draws and the fits.
+        Seed of the panel structure, the prior draws and the fits (replicate r's fit: seed
+        ``[random_seed, r]``); the ranks do not depend on the backend or the worker count.
+    backend, workers, scheduler, checkpoint :
+        Where the replicates run and where finished ones are kept, as in
+        :func:`staggered.sbc.run_sbc` (:func:`staggered.sweeps.run_sweep`).
+    progressbar : bool
+        Show a progress bar over replicates.
+    prob : float
+        Mass of the simultaneous ECDF bands used for the verdicts.
 
     Returns
     -------
     staggered.sbc.SBCResult
     """
+    from staggered.sweeps import fingerprint, run_sweep
+
+    if draws < n_thin:
+        raise ValueError(f"draws ({draws}) must be >= n_thin ({n_thin})")
     spec = load_spec("negbin-rw")
     sim = simulate_outcomes(n_units=n_units, n_periods=n_periods, random_seed=random_seed)
     design = build_design(encode_panel(sim.panel, **sim.columns))
     model = build_joint_model(design, spec, prior_loc=COUNT_PRIOR_LOC)
     logging.getLogger("pymc").setLevel(logging.WARNING)
     prior = pm.sample_prior_predictive(draws=replicates, model=model, random_seed=random_seed)
-    keep = np.linspace(0, draws - 1, min(n_thin, draws)).round().astype(int)
-    rng = np.random.default_rng([random_seed, 1])
-    rows = []
-    for r in range(replicates):
-        ys = [prior.prior_predictive[f"{name}::y"].values[0, r] for name in OUTCOMES]
-        d = _with_outcomes(design, ys)
-        truth = joint_quantities(prior.prior.isel(draw=[r]), d, spec)
-        fitted = fit_design(
-            d,
-            spec,
-            draws=draws,
-            tune=tune,
-            chains=1,
-            random_seed=int(rng.integers(2**31 - 1)),
-            prior_loc=COUNT_PRIOR_LOC,
-            progressbar=False,
-            warn=False,
-        )
-        est = joint_quantities(fitted.idata.posterior.isel(draw=keep), d, spec)
-        for name, values in est.items():
-            t = float(truth[name][0])
-            below = np.sum(values < t) + rng.integers(0, np.sum(values == t) + 1)
-            rows.append(
-                {
-                    "replicate": r,
-                    "quantity": name,
-                    "rank": int(below),
-                    "n_draws": keep.size,
-                    "truth": t,
-                    "divergences": fitted.diagnostics.get("divergences"),
-                }
-            )
-    ranks = pd.DataFrame(rows)
-    summary = pd.DataFrame(
-        [
-            {"quantity": q, **_uniformity(g["rank"].to_numpy(), keep.size, 0.99)}
-            for q, g in ranks.groupby("quantity", sort=False)
-        ]
-    )
+    ys = joint_prior_outcomes(prior, design, spec, random_seed)
     settings = {
         "simulate_model": "negbin-rw (two outcomes, joint)",
         "fit_model": "negbin-rw (two outcomes, joint)",
@@ -141,6 +204,44 @@ def run_joint_sbc(
         "n_periods": n_periods,
         "draws": draws,
         "tune": tune,
+        "n_thin": n_thin,
         "random_seed": random_seed,
     }
+    sweep_settings = {**settings, "spec": spec.to_dict()}
+    token = fingerprint({k: v for k, v in sweep_settings.items() if k != "replicates"})
+    ctx = JointSBCContext(
+        design=design, spec=spec, draws=draws, tune=tune, n_thin=n_thin, token=token
+    )
+    items = [
+        {
+            "key": f"replicate-{r:05d}",
+            "seed": [random_seed, r],
+            "replicate": r,
+            "outcomes": [y[r] for y in ys],
+            "truth": prior.prior.isel(draw=[r]),
+            "context": ctx,
+        }
+        for r in range(replicates)
+    ]
+    results = run_sweep(
+        joint_sbc_task,
+        items,
+        backend=backend,
+        workers=workers,
+        scheduler=scheduler,
+        checkpoint=checkpoint,
+        settings=sweep_settings,
+        progress=progressbar,
+        desc="joint SBC replicates",
+    )
+    ranks = pd.DataFrame(
+        [row for rows in results for row in rows],
+        columns=["replicate", "quantity", "rank", "n_draws", "truth", "divergences"],
+    )
+    summary = pd.DataFrame(
+        [
+            {"quantity": q, **_uniformity(g["rank"].to_numpy(), n_thin, prob)}
+            for q, g in ranks.groupby("quantity", sort=False)
+        ]
+    )
     return SBCResult(ranks=ranks, summary=summary, settings=settings)
