@@ -466,9 +466,13 @@ def test_auto_walk_refits_centred_only_after_a_divergence(monkeypatch, divergenc
     finally:
         clear_worker_cache()
     assert calls == tried
-    assert post == kept and design.walk == kept and stats["divergences"] == divergences[kept]
+    assert post == kept and stats["divergences"] == divergences[kept]
+    assert stats["walks_run"] == len(tried) and design.panel is panel
     # a spec that names its walk is sampled in that form only
-    assert sweep._walks(load_spec("negbin-rw").replace(pooled_walk="centred")) == ("centred",)
+    from staggered.compiled import walk_order
+
+    assert walk_order(load_spec("negbin-rw").replace(pooled_walk="centred")) == ("centred",)
+    assert walk_order(load_spec("negbin-rw"), first="centred") == ("centred", "non-centred")
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ and numpyro's NUTS kernels run inside one ``jax.jit`` with ``y`` as an argument,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -46,6 +46,37 @@ def _outcome_input(model: pm.Model, observed: Sequence[str]):
         if lags in model.named_vars:
             swap[model[lags]] = pt.cast(piece, model[lags].dtype)
     return y_input, swap
+
+
+def walk_order(spec, first: str = "non-centred") -> tuple[str, ...]:
+    """Pooled-walk forms to sample, in order, for small simulated panels (sweeps).
+
+    Under ``pooled_walk="auto"`` both forms, ``first`` first; a spec that names its walk (or
+    has no pooled walk) is sampled in that form only. Sweeps fit small panels, where the
+    centred walk's funnel makes most fits diverge (``docs/assurance.md``, session 13), so they
+    start non-centred; :func:`staggered.fit` starts centred.
+    """
+    if spec.pooled_walk != "auto" or spec.curve != "rw":
+        return (spec.pooled_walk,)
+    return (first, "centred" if first == "non-centred" else "non-centred")
+
+
+def sample_walks(compile_walk: Callable[[str], CompiledNUTS], walks, y, *, random_seed: int):
+    """Sample ``y`` with each pooled-walk form of ``walks`` in turn until one does not diverge.
+
+    ``compile_walk(walk)`` returns the compiled sampler of that form (cached by the caller).
+    Returns ``(posterior, stats, walk)`` of the fit with the fewest divergences (a tie keeps
+    the earlier form); ``stats["walks_run"]`` counts the forms sampled.
+    """
+    kept = None
+    for run, walk in enumerate(walks, start=1):
+        post, stats = compile_walk(walk).sample(y, random_seed=random_seed)
+        if kept is None or stats["divergences"] < kept[1]["divergences"]:
+            kept = (post, stats, walk)
+        kept[1]["walks_run"] = run
+        if not kept[1]["divergences"]:
+            break
+    return kept
 
 
 class CompiledNUTS:
