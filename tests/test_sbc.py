@@ -86,3 +86,37 @@ def test_sbc_ranks_covariate_coefficients():
     # the truths are the prior's draws: Normal(0, covariate_sd = 0.1), not all equal
     assert ranks["truth"].abs().max() < 0.5 and ranks["truth"].nunique() == 3
     assert result.settings["covariates"] == 2
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_replicates_refit_centred_only_after_a_divergence(monkeypatch, batch):
+    """Non-centred pooled walk first; a diverging replicate is refitted centred, and the fit
+    with fewer divergences is kept (batched: the first form as one vectorised call)."""
+    from types import SimpleNamespace
+
+    import staggered.sbc as sbc
+
+    divergences = {("non-centred", 0): 0, ("non-centred", 1): 4, ("centred", 1): 1}
+    calls = []
+
+    class Sampler:
+        def __init__(self, walk):
+            self.walk = walk
+
+        def sample(self, y, random_seed):
+            calls.append((self.walk, int(y[0])))
+            return f"{self.walk}-{int(y[0])}", {"divergences": divergences[self.walk, int(y[0])]}
+
+        def sample_batch(self, ys, random_seeds):
+            calls.append((self.walk, "batch"))
+            return [self.sample(y, s) for y, s in zip(ys, random_seeds, strict=True)]
+
+    monkeypatch.setattr(sbc, "_sampler", lambda ctx, walk: Sampler(walk))
+    ctx = SimpleNamespace(fit_spec=load_spec("negbin-rw"), batch=batch)
+    fitted = sbc._fit_replicates(ctx, np.array([[0.0], [1.0]]), [5, 6])
+    assert [(post, walk) for post, _, walk in fitted] == [
+        ("non-centred-0", "non-centred"),
+        ("centred-1", "centred"),
+    ]
+    assert [stats["divergences"] for _, stats, _ in fitted] == [0, 1]
+    assert ("centred", 0) not in calls and ("centred", 1) in calls

@@ -17,7 +17,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pymc as pm
 import xarray as xr
 
@@ -32,7 +31,7 @@ from staggered.sbc_prior import (
     template_design,
     with_outcome,
 )
-from staggered.sbc_result import SBCResult, _uniformity, ecdf_difference
+from staggered.sbc_result import SBCResult, collect, ecdf_difference, rank_row
 
 __all__ = ["SBCResult", "ecdf_difference", "run_sbc", "sbc_task", "simulate_from_prior"]
 
@@ -99,11 +98,46 @@ class SBCContext:
     token: str
 
 
-def _compile(ctx: SBCContext):
+def _compile(ctx: SBCContext, walk: str):
     from staggered.compiled import CompiledNUTS
 
-    fit_model = build_model(ctx.design, ctx.fit_spec, **prior_settings(ctx.fit_spec))
+    spec = ctx.fit_spec.replace(pooled_walk=walk)
+    fit_model = build_model(ctx.design, spec, **prior_settings(ctx.fit_spec))
     return CompiledNUTS(fit_model, draws=ctx.draws, tune=ctx.tune, target_accept=0.9)
+
+
+def _fit_replicates(ctx: SBCContext, outcomes: np.ndarray, seeds: list[int]) -> list:
+    """Fit each outcome vector: ``(posterior, stats, walk)`` per replicate.
+
+    Under ``pooled_walk="auto"`` the pooled walk is sampled non-centred first and a replicate
+    whose fit diverged is refitted centred, keeping the fit with fewer divergences
+    (:func:`staggered.compiled.sample_walks`; prior draws with a near-zero step scale are the
+    centred walk's funnel). Batched fits run the first form as one vectorised call.
+    """
+    from staggered.compiled import sample_walks, walk_order
+
+    def compiled(walk: str):
+        return _sampler(ctx, walk)
+
+    walks = walk_order(ctx.fit_spec)
+    if not ctx.batch:
+        return [
+            sample_walks(compiled, walks, y, random_seed=s)
+            for y, s in zip(outcomes, seeds, strict=True)
+        ]
+    batch = compiled(walks[0]).sample_batch(outcomes, random_seeds=seeds)
+    fitted = [(post, stats, walks[0]) for post, stats in batch]
+    for k, (_, stats, _) in enumerate(fitted):
+        if stats["divergences"]:
+            fitted[k] = sample_walks(compiled, walks, outcomes[k], random_seed=seeds[k])
+    return fitted
+
+
+def _sampler(ctx: SBCContext, walk: str):
+    """The compiled sampler of the fitting spec with pooled walk ``walk`` (once per worker)."""
+    from staggered.sweeps import worker_cache
+
+    return worker_cache(("sbc", ctx.token, walk), lambda: _compile(ctx, walk))
 
 
 def sbc_task(item: dict) -> list[dict]:
@@ -122,49 +156,36 @@ def sbc_task(item: dict) -> list[dict]:
         One row per replicate and quantity: ``replicate, quantity, rank, n_draws, truth,
         divergences``.
     """
-    from staggered.sweeps import worker_cache
-
     ctx: SBCContext = item["context"]
-    sampler = worker_cache(("sbc", ctx.token), lambda: _compile(ctx))
     family = "count" if ctx.fit_spec.is_count else "gaussian"
     same = ctx.simulate_spec == ctx.fit_spec
     outcomes = np.asarray(item["outcomes"])
     rngs = [np.random.default_rng(seed) for seed in item["seed"]]
     fit_seeds = [int(rng.integers(2**31 - 1)) for rng in rngs]
-    if ctx.batch:
-        fitted = sampler.sample_batch(outcomes, random_seeds=fit_seeds)
-    else:
-        fitted = [
-            sampler.sample(y, random_seed=s) for y, s in zip(outcomes, fit_seeds, strict=True)
-        ]
+    fitted = _fit_replicates(ctx, outcomes, fit_seeds)
     keep = np.linspace(0, ctx.draws - 1, ctx.n_thin).round().astype(int)
     rows = []
     for k, r in enumerate(item["replicates"]):
         y = outcomes[k]
-        post, fit_stats = fitted[k]
+        post, fit_stats, walk = fitted[k]
         sim_design = with_outcome(ctx.design, y, family)
         truth = item["truths"].isel(draw=[k])
         est = _quantities(post.isel(draw=keep), sim_design, ctx.fit_spec, ctx.n_unit_quantities)
         true = _quantities(truth, sim_design, ctx.simulate_spec, ctx.n_unit_quantities)
         if same:
-            est["loglik"] = sampler.loglik(y, [v[keep] for v in fit_stats["values"]])
-            true["loglik"] = np.array([sampler.loglik_at(y, truth)])
+            # the draws are values of the walk fitted; the truth, of the simulating model's
+            # (a spec's "auto" walk is built centred)
+            values = [v[keep] for v in fit_stats["values"]]
+            est["loglik"] = _sampler(ctx, walk).loglik(y, values)
+            sim = ctx.simulate_spec
+            built = "centred" if sim.pooled_walk == "auto" and sim.curve == "rw" else None
+            truth_sampler = _sampler(ctx, built or sim.pooled_walk)
+            true["loglik"] = np.array([truth_sampler.loglik_at(y, truth)])
         for name, draws_q in est.items():
             if name not in true:
                 continue
             t = float(np.asarray(true[name]).ravel()[0])
-            # ties (e.g. a scale at exactly zero) are broken at random
-            below = np.sum(draws_q < t) + rngs[k].integers(0, np.sum(draws_q == t) + 1)
-            rows.append(
-                {
-                    "replicate": int(r),
-                    "quantity": name,
-                    "rank": int(below),
-                    "n_draws": ctx.n_thin,
-                    "truth": t,
-                    "divergences": fit_stats["divergences"],
-                }
-            )
+            rows.append(rank_row(r, name, draws_q, t, rngs[k], fit_stats["divergences"]))
     return rows
 
 
@@ -316,12 +337,7 @@ def run_sbc(
         progress=progressbar,
         desc="SBC replicates",
     )
-    ranks = pd.DataFrame(
-        [row for rows in results for row in rows],
-        columns=["replicate", "quantity", "rank", "n_draws", "truth", "divergences"],
-    )
-    summary = _summary(ranks, n_thin, prob)
-    return SBCResult(ranks=ranks, summary=summary, settings=settings)
+    return collect(results, n_thin, prob, settings)
 
 
 def _sweep_items(outcomes, truths, ctx, replicates: int, size: int, random_seed: int) -> list:
@@ -341,17 +357,3 @@ def _sweep_items(outcomes, truths, ctx, replicates: int, size: int, random_seed:
             }
         )
     return items
-
-
-def _summary(ranks: pd.DataFrame, n_thin: int, prob: float) -> pd.DataFrame:
-    """Uniformity of each quantity's ranks, quantities in the order they first appear."""
-    order = list(dict.fromkeys(ranks["quantity"]))
-    return pd.DataFrame(
-        [
-            {
-                "quantity": q,
-                **_uniformity(ranks.loc[ranks.quantity == q, "rank"].to_numpy(), n_thin, prob),
-            }
-            for q in order
-        ]
-    )

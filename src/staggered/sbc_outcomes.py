@@ -22,7 +22,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pymc as pm
 
 from staggered.data import encode_panel
@@ -32,7 +31,7 @@ from staggered.models import ModelSpec, load_spec
 from staggered.models.joint import build_joint_model
 from staggered.outcomes import SEPARATOR, design_for_outcome, posterior_for_outcome
 from staggered.sbc_prior import COUNT_PRIOR_LOC, _ar1_outcomes
-from staggered.sbc_result import SBCResult, _uniformity
+from staggered.sbc_result import SBCResult, collect, rank_row
 from staggered.simulate_outcomes import OUTCOMES, simulate_outcomes
 
 __all__ = ["joint_prior_outcomes", "joint_quantities", "joint_sbc_task", "run_joint_sbc"]
@@ -135,20 +134,10 @@ def joint_sbc_task(item: dict) -> list[dict]:
     d = _with_outcomes(ctx.design, ys)
     truth = joint_quantities(item["truth"], d, ctx.spec)
     est = joint_quantities(post.isel(draw=keep), d, ctx.spec)
-    rows = []
-    for name, values in est.items():
-        t = float(truth[name][0])
-        below = np.sum(values < t) + rng.integers(0, np.sum(values == t) + 1)
-        rows.append(
-            {
-                "replicate": int(item["replicate"]),
-                "quantity": name,
-                "rank": int(below),
-                "n_draws": ctx.n_thin,
-                "truth": t,
-                "divergences": stats["divergences"],
-            }
-        )
+    rows = [
+        rank_row(item["replicate"], name, values, float(truth[name][0]), rng, stats["divergences"])
+        for name, values in est.items()
+    ]
     return rows
 
 
@@ -245,14 +234,4 @@ def run_joint_sbc(
         progress=progressbar,
         desc="joint SBC replicates",
     )
-    ranks = pd.DataFrame(
-        [row for rows in results for row in rows],
-        columns=["replicate", "quantity", "rank", "n_draws", "truth", "divergences"],
-    )
-    summary = pd.DataFrame(
-        [
-            {"quantity": q, **_uniformity(g["rank"].to_numpy(), n_thin, prob)}
-            for q, g in ranks.groupby("quantity", sort=False)
-        ]
-    )
-    return SBCResult(ranks=ranks, summary=summary, settings=settings)
+    return collect(results, n_thin, prob, settings)

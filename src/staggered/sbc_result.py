@@ -138,3 +138,41 @@ def _uniformity(ranks: np.ndarray, n_draws: int, prob: float) -> dict:
         "in_band": in_band,
         "verdict": "calibrated" if in_band else "MISCALIBRATED",
     }
+
+
+RANK_COLUMNS = ["replicate", "quantity", "rank", "n_draws", "truth", "divergences"]
+
+
+def rank_row(
+    replicate: int,
+    quantity: str,
+    draws: np.ndarray,
+    truth: float,
+    rng: np.random.Generator,
+    divergences: int,
+) -> dict:
+    """One rank row: thinned ``draws`` below ``truth``, ties (a scale at zero) broken at random."""
+    below = np.sum(draws < truth) + rng.integers(0, np.sum(draws == truth) + 1)
+    return {
+        "replicate": int(replicate),
+        "quantity": quantity,
+        "rank": int(below),
+        "n_draws": int(np.size(draws)),
+        "truth": float(truth),
+        "divergences": divergences,
+    }
+
+
+def collect(results: list, n_draws: int, prob: float, settings: dict) -> SBCResult:
+    """The :class:`SBCResult` of a sweep's results (lists of :func:`rank_row` rows).
+
+    Quantities keep the order in which they first appear.
+    """
+    ranks = pd.DataFrame([row for rows in results for row in rows], columns=RANK_COLUMNS)
+    summary = pd.DataFrame(
+        [
+            {"quantity": q, **_uniformity(g["rank"].to_numpy(), n_draws, prob)}
+            for q, g in ranks.groupby("quantity", sort=False)
+        ]
+    )
+    return SBCResult(ranks=ranks, summary=summary, settings=settings)
