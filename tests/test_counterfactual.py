@@ -246,14 +246,17 @@ def test_options_fit_and_report_effects(small_sim, model):
 
 
 @pytest.mark.parametrize(
-    "selection_shock, selection_waves", [(False, False), (True, False), (True, True)]
+    "selection_shock, selection_waves, covariates",
+    [(False, False, 0), (True, False, 0), (True, True, 0), (True, False, 2)],
 )
 def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome(
-    selection_shock, selection_waves
+    selection_shock, selection_waves, covariates
 ):
     """The SBC truth (eta0 from the period-by-period simulator) equals the model's own eta0
     evaluated at the same parameters with the simulated outcome in its lags, and the compiled
-    sampler's posterior deterministics use the outcome it is given."""
+    sampler's posterior deterministics use the outcome it is given. With covariates: until
+    session 13 the simulator left out their within-unit term, and SBC of the default spec with
+    covariates flagged ``covariate_coef`` and the log-likelihood."""
     import pymc as pm
 
     from staggered.compiled import CompiledNUTS
@@ -262,7 +265,9 @@ def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome
     spec = stg.load_spec("negbin-rw").replace(
         selection_shock=selection_shock, selection_waves=selection_waves
     )
-    design = template_design(n_units=12, n_groups=2, n_periods=7, freq="year", random_seed=1)
+    design = template_design(
+        n_units=12, n_groups=2, n_periods=7, freq="year", random_seed=1, n_covariates=covariates
+    )
     model = build_model(design, spec, **prior_settings(spec))
     prior = pm.sample_prior_predictive(draws=3, model=model, random_seed=2)
     y = prior_outcomes(prior, design, spec, 2)

@@ -16,6 +16,7 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
+from staggered.covariates import standardise, unit_means
 from staggered.data import encode_panel
 from staggered.design import Design, build_design
 from staggered.effects import estimand_draws
@@ -182,6 +183,12 @@ def _ar1_outcomes(
         loading = value("factor_loading_z") * value("sigma_factor")[:, None, :]
         factor = value("factor")[:, :, p.period_idx]
         fixed = fixed + np.einsum("rck,rkc->rc", loading[:, p.unit_idx], factor)
+    if p.n_covariates:
+        # the within-unit part of z . b (the unit means' part is in alpha's mean, as built)
+        comp = ~design.effect_cell
+        z = standardise(p.covariates, comp)
+        zbar = unit_means(z, p.unit_idx, comp, p.n_units)
+        fixed = fixed + value("covariate_coef") @ (z - zbar[p.unit_idx]).T
     if spec.is_count:
         fixed = fixed + np.log(p.exposure)
     tau = np.zeros_like(fixed)
