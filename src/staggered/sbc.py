@@ -13,6 +13,7 @@ simulated data (a derived quantity that catches errors raw parameters miss).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from pathlib import Path
 
@@ -116,9 +117,7 @@ def _fit_replicates(ctx: SBCContext, outcomes: np.ndarray, seeds: list[int]) -> 
     """
     from staggered.compiled import sample_walks, walk_order
 
-    def compiled(walk: str):
-        return _sampler(ctx, walk)
-
+    compiled = functools.partial(_sampler, ctx)
     walks = walk_order(ctx.fit_spec)
     if not ctx.batch:
         return [
@@ -128,8 +127,11 @@ def _fit_replicates(ctx: SBCContext, outcomes: np.ndarray, seeds: list[int]) -> 
     batch = compiled(walks[0]).sample_batch(outcomes, random_seeds=seeds)
     fitted = [(post, stats, walks[0]) for post, stats in batch]
     for k, (_, stats, _) in enumerate(fitted):
-        if stats["divergences"]:
-            fitted[k] = sample_walks(compiled, walks, outcomes[k], random_seed=seeds[k])
+        if stats["divergences"] and len(walks) > 1:  # the first form is already sampled
+            refit = sample_walks(compiled, walks[1:], outcomes[k], random_seed=seeds[k])
+            if refit[1]["divergences"] < stats["divergences"]:
+                fitted[k] = refit
+            fitted[k][1]["walks_run"] = len(walks)
     return fitted
 
 
@@ -156,6 +158,8 @@ def sbc_task(item: dict) -> list[dict]:
         One row per replicate and quantity: ``replicate, quantity, rank, n_draws, truth,
         divergences``.
     """
+    from staggered.compiled import walk_order
+
     ctx: SBCContext = item["context"]
     family = "count" if ctx.fit_spec.is_count else "gaussian"
     same = ctx.simulate_spec == ctx.fit_spec
@@ -177,9 +181,7 @@ def sbc_task(item: dict) -> list[dict]:
             # (a spec's "auto" walk is built centred)
             values = [v[keep] for v in fit_stats["values"]]
             est["loglik"] = _sampler(ctx, walk).loglik(y, values)
-            sim = ctx.simulate_spec
-            built = "centred" if sim.pooled_walk == "auto" and sim.curve == "rw" else None
-            truth_sampler = _sampler(ctx, built or sim.pooled_walk)
+            truth_sampler = _sampler(ctx, walk_order(ctx.simulate_spec, first="centred")[0])
             true["loglik"] = np.array([truth_sampler.loglik_at(y, truth)])
         for name, draws_q in est.items():
             if name not in true:
