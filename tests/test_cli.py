@@ -57,6 +57,16 @@ def test_simulate_writes_panel_and_truth(panel_csv):
     assert set(truth.scope) == {"pooled", "unit"}
 
 
+def test_simulate_confounded_prints_a_fit_command_with_its_covariate(tmp_path, capsys):
+    out = tmp_path / "conf.csv"
+    assert main(["simulate", "confounded", "--out", str(out), "--units", "20"]) == 0
+    assert "age75_share" in pd.read_csv(out).columns
+    printed = capsys.readouterr().out
+    command = next(line for line in printed.splitlines() if line.startswith("Fit it with"))
+    assert command.endswith("--covariate age75_share --out results/")
+    assert "--covariates" not in command and "without --covariate" in printed
+
+
 @pytest.mark.filterwarnings("ignore::staggered.fit.SamplingWarning")
 def test_fit_same_seed_gives_identical_effects(panel_csv, tmp_path, capsys):
     for run in ("a", "b"):

@@ -332,3 +332,25 @@ def test_covariate_removes_confounding_bias():
     assert errors["without"].loc[4:].min() > 0.1
     # with x, every event time is within 3 points of the truth
     assert errors["with"].abs().max() < 0.03, errors["with"]
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::staggered.fit.SamplingWarning")
+def test_confounded_scenario_is_biased_without_its_covariate():
+    """The scenario users draw (``staggered simulate confounded``): the same verdict."""
+    from staggered import fit, simulate
+
+    sim = simulate("confounded", n_units=40, n_groups=6, n_periods=12, random_seed=3)
+    truth = sim.truth[sim.truth["scope"] == "pooled"].set_index("event_time")["value"]
+    columns = {role: name for role, name in sim.columns.items() if role != "covariates"}
+    settings = dict(placebo=0, draws=500, tune=500, chains=2, random_seed=5, progressbar=False)
+    errors = {}
+    for name, covariates in (("without", None), ("with", sim.columns["covariates"])):
+        result = fit(sim.panel, **columns, covariates=covariates, **settings)
+        pooled = result.effects(scopes=("pooled",))
+        pooled = pooled[pooled["measure"] == "relative"].set_index("event_time")
+        errors[name] = (pooled["mean"] - truth).dropna()
+    # without age75_share, the estimate of a -5% effect drifts to about -1% by e = 4..7
+    assert errors["without"].loc[4:].min() > 0.025, errors["without"]
+    # with it, every event time is within 1.5 points of the truth (measured: 0.9 at most)
+    assert errors["with"].abs().max() < 0.015, errors["with"]

@@ -81,3 +81,26 @@ def test_prior_scenario_draws_from_spec_prior():
 def test_unknown_scenario():
     with pytest.raises(ValueError, match="unknown scenario"):
         stg.simulate("nope")
+
+
+def test_confounded_scenario_ages_adopting_areas_faster():
+    sim = stg.simulate("confounded", n_units=200, n_periods=14, random_seed=6)
+    assert sim.columns["covariates"] == ["age75_share"]
+    df = sim.panel.assign(t=sim.panel.period - sim.panel.period.min())
+    # curvature of each area's covariate beyond its own line: the last year's residual
+    quad = df.groupby("area").apply(
+        lambda g: np.polyfit(g.t, g.age75_share, 2)[0], include_groups=False
+    )
+    adopts = df.drop_duplicates("area").set_index("area")["start"] != ""
+    gap = quad[adopts].mean() - quad[~adopts].mean()
+    # 2 points of acceleration over 13 years, loading 0.8 higher: 0.8 * 2 / 13**2
+    assert gap == pytest.approx(0.8 * 2.0 / 13**2, rel=0.25)
+    assert quad[~adopts].std() > 0.5 * gap  # comparison areas vary: the coefficient is learnt
+    # the confounder raises admissions and never touches the truth (the effect is delayed)
+    assert sim.params["confounder_coef"] == pytest.approx(0.04)
+    delayed = stg.simulate("delayed", n_units=200, n_periods=14, random_seed=6)
+    assert set(sim.truth.scope) == set(delayed.truth.scope)
+    pooled = sim.truth[sim.truth.scope == "pooled"].set_index("event_time")["value"]
+    assert abs(pooled.loc[0]) < 1e-12 and pooled.loc[5] < -0.03
+    # smooth in time, so the encoder's bad-control check stays quiet (warnings are errors here)
+    stg.encode_panel(sim.panel, **sim.columns)

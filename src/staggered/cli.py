@@ -256,8 +256,15 @@ def _run_simulate(args) -> int:
     flags = " ".join(
         f"--{role} {','.join(name) if isinstance(name, list) else name}"
         for role, name in cols.items()
+        if role != "covariates"
     )
+    flags += "".join(f" --covariate {name}" for name in cols.get("covariates", []))
     print(f"Fit it with: staggered fit {args.out} {flags} --out results/")
+    if cols.get("covariates"):
+        print(
+            "The panel has a time-varying confounder; fit without --covariate to see the bias "
+            "it leaves."
+        )
     return 0
 
 

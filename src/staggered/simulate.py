@@ -17,9 +17,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from staggered.simulate_cells import _adoption, _effects, _long_panel, _truth, _untreated_log_mu
+from staggered.simulate_cells import (
+    _adoption,
+    _confounder,
+    _effects,
+    _long_panel,
+    _truth,
+    _untreated_log_mu,
+)
 
 PERIODS_PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
+_COLUMNS = {  # role -> column of a simulated panel
+    "unit": "area",
+    "time": "period",
+    "outcome": "admissions",
+    "exposure": "population",
+    "adoption": "start",
+    "group": "programme",
+}
 
 
 @dataclass(frozen=True)
@@ -29,29 +44,22 @@ class Simulation:
     Attributes
     ----------
     panel : pandas.DataFrame
-        Long panel with columns ``area, programme, period, admissions, population, start``.
+        Long panel with columns ``area, programme, period, admissions, population, start``
+        (scenario ``confounded``: also ``age75_share``).
     truth : pandas.DataFrame
         Columns ``scope, id, event_time, measure, value`` (scopes ``pooled`` and ``unit``,
         measure ``relative``).
     params : dict
         The scenario's settings and drawn parameters (for reference).
     columns : dict
-        Role -> column name, ready to pass to :func:`staggered.fit`.
+        Role -> column name, ready to pass to :func:`staggered.fit` (``covariates``: the
+        columns the counterfactual should adjust for, where the scenario has any).
     """
 
     panel: pd.DataFrame
     truth: pd.DataFrame
     params: dict = field(default_factory=dict)
-    columns: dict = field(
-        default_factory=lambda: {
-            "unit": "area",
-            "time": "period",
-            "outcome": "admissions",
-            "exposure": "population",
-            "adoption": "start",
-            "group": "programme",
-        }
-    )
+    columns: dict = field(default_factory=lambda: dict(_COLUMNS))
 
 
 # Effect shapes: relative effect (rate ratio - 1) as a function of years since adoption s >= 0.
@@ -93,6 +101,8 @@ class Scenario:
     treated_trend: float = 0.0  # extra yearly log-rate trend of eventually treated areas
     factor_amp: float = 0.0  # amplitude of a latent 10-year cycle on the log rate
     factor_treated_shift: float = 0.0  # treated areas load this much more on the cycle
+    confounder_coef: float = 0.0  # log-rate change per percentage point of ``age75_share``
+    confounder_treated_shift: float = 0.0  # treated areas' extra loading on its acceleration
     description: str = ""
 
 
@@ -124,6 +134,14 @@ SCENARIOS: dict[str, Scenario] = {
         factor_treated_shift=1.0,
         description="delayed effect; a latent 10-year cycle (amplitude 4%) loads more on treated "
         "areas (interactive confounding that period effects and linear trends cannot absorb)",
+    ),
+    "confounded": Scenario(
+        _delayed,
+        confounder_coef=0.04,
+        confounder_treated_shift=0.8,
+        description="delayed effect; an observed time-varying confounder (age75_share, the "
+        "share aged 75+) rises faster in areas that adopt and raises admissions 4% per point "
+        "(fit with --covariate age75_share; without it the estimates are biased upwards)",
     ),
     "anticipation": Scenario(
         _step,
@@ -172,7 +190,8 @@ def simulate(
     ----------
     scenario : str
         One of :data:`SCENARIOS` (``delayed``, ``jcurve``, ``temporary``, ``clustered``,
-        ``null-rtm``, ``diverging``, ``factor``, ``anticipation``), or ``prior``: every
+        ``null-rtm``, ``diverging``, ``factor``, ``confounded``, ``anticipation``), or
+        ``prior``: every
         parameter drawn from the prior of spec ``model`` (see
         :func:`staggered.sbc_prior.simulate_from_prior`; only the panel-size arguments apply), or
         ``two-outcomes``: emergency admissions with a delayed effect and A&E attendances with
@@ -261,6 +280,10 @@ def simulate(
         growth=growth,
         unit_trend_sd=unit_trend_sd,
     )
+    covariate = None
+    if sc.confounder_coef:
+        covariate = _confounder(rng, sc, treated, years - start_year)
+        log_mu0 = log_mu0 + sc.confounder_coef * covariate
     event_time, is_treated_cell, tau = _effects(
         rng, sc, treated, group, adopt_year, years, ppy=ppy, n_groups=n_groups
     )
@@ -278,6 +301,10 @@ def simulate(
         area_ids, ui, ti, treated, group, n_groups, adopt_year, labels, freq, admissions, population
     )
     truth = _truth(area_ids[ui], event_time, is_treated_cell, mu0, mu1, tau)
+    columns = dict(_COLUMNS)
+    if covariate is not None:
+        panel["age75_share"] = covariate.ravel().round(4)
+        columns["covariates"] = ["age75_share"]
     params = {
         "scenario": scenario,
         "freq": freq,
@@ -288,7 +315,9 @@ def simulate(
         "unit_trend_sd": unit_trend_sd,
         "random_seed": random_seed,
     }
-    return Simulation(panel=panel, truth=truth, params=params)
+    if covariate is not None:
+        params["confounder_coef"] = sc.confounder_coef
+    return Simulation(panel=panel, truth=truth, params=params, columns=columns)
 
 
 def _other_simulator(

@@ -94,6 +94,26 @@ def _untreated_log_mu(
     return log_mu0, adopt_year
 
 
+def _confounder(
+    rng: np.random.Generator, sc: Scenario, treated: np.ndarray, t_years: np.ndarray
+) -> np.ndarray:
+    """An observed time-varying confounder, the share of the population aged 75+ (in %).
+
+    Every area ages 0.1 points a year from its own level; on top, ageing accelerates
+    (a quadratic in calendar time, 2 points by the end for a loading of 1), and areas that
+    adopt load ``confounder_treated_shift`` more on the acceleration than comparison areas.
+    The curve is smooth, so it does not shift at adoption (not a bad control), and the
+    loadings vary within both groups, so comparison areas identify its coefficient. Unit
+    trends absorb the linear part of the acceleration, not its curvature.
+    """
+    n_units = treated.size
+    level = rng.normal(9.0, 1.5, n_units)
+    loading = rng.normal(0.3, 0.4, n_units) + np.where(treated, sc.confounder_treated_shift, 0.0)
+    acceleration = 2.0 * (t_years / t_years.max()) ** 2
+    noise = rng.normal(0.0, 0.03, (n_units, t_years.size))
+    return level[:, None] + 0.1 * t_years[None, :] + loading[:, None] * acceleration + noise
+
+
 def _effects(
     rng: np.random.Generator,
     sc: Scenario,
