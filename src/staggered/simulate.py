@@ -22,6 +22,7 @@ from staggered.simulate_cells import (
     _confounder,
     _effects,
     _long_panel,
+    _population,
     _truth,
     _untreated_log_mu,
 )
@@ -263,9 +264,7 @@ def simulate(
     treated, group, adopt_year = _adoption(
         rng, n_units, n_groups, never_treated_share, adoption_years
     )
-    population0 = np.exp(rng.uniform(np.log(150_000), np.log(1_200_000), n_units))
-    pop_growth = rng.normal(0.005, 0.003, n_units)
-    population = np.round(population0[:, None] * np.exp(pop_growth[:, None] * (years - start_year)))
+    population = _population(rng, n_units, years - start_year)
     log_mu0, adopt_year = _untreated_log_mu(
         rng,
         sc,
@@ -301,10 +300,6 @@ def simulate(
         area_ids, ui, ti, treated, group, n_groups, adopt_year, labels, freq, admissions, population
     )
     truth = _truth(area_ids[ui], event_time, is_treated_cell, mu0, mu1, tau)
-    columns = dict(_COLUMNS)
-    if covariate is not None:
-        panel["age75_share"] = covariate.ravel().round(4)
-        columns["covariates"] = ["age75_share"]
     params = {
         "scenario": scenario,
         "freq": freq,
@@ -315,8 +310,11 @@ def simulate(
         "unit_trend_sd": unit_trend_sd,
         "random_seed": random_seed,
     }
-    if covariate is not None:
-        params["confounder_coef"] = sc.confounder_coef
+    if covariate is None:
+        return Simulation(panel=panel, truth=truth, params=params)
+    panel["age75_share"] = covariate.ravel().round(4)
+    params["confounder_coef"] = sc.confounder_coef
+    columns = {**_COLUMNS, "covariates": ["age75_share"]}
     return Simulation(panel=panel, truth=truth, params=params, columns=columns)
 
 

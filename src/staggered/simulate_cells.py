@@ -36,6 +36,13 @@ def _adoption(
     return treated, group, adopt_year
 
 
+def _population(rng: np.random.Generator, n_units: int, t_years: np.ndarray) -> np.ndarray:
+    """Populations (units, periods): 150,000 to 1.2 million, each growing about 0.5% a year."""
+    population0 = np.exp(rng.uniform(np.log(150_000), np.log(1_200_000), n_units))
+    pop_growth = rng.normal(0.005, 0.003, n_units)
+    return np.round(population0[:, None] * np.exp(pop_growth[:, None] * t_years[None, :]))
+
+
 def _untreated_log_mu(
     rng: np.random.Generator,
     sc: Scenario,
