@@ -1,7 +1,7 @@
 """Time a fit of the bundled example (or a simulated panel of a chosen size).
 
 Usage: python benchmarks/bench_fit.py [--units 150] [--freq year] [--draws 1000] [--tune 1000]
-       [--chains 4] [--demo] [--placebo 3] [--out benchmarks/out/bench_fit.json]
+       [--chains 4] [--max-draws N] [--demo] [--placebo 3] [--out benchmarks/out/bench_fit.json]
 
 Reports wall time (sampling only, JAX blocks before PyMC returns numpy draws), draws per
 second, min bulk ESS per second, max R-hat and divergences.
@@ -32,6 +32,13 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
+        "--max-draws",
+        type=int,
+        default=None,
+        help="stop extending at this many draws per chain (default: staggered.fit's; "
+        "set it to --draws for a fixed-length run)",
+    )
+    ap.add_argument(
         "--placebo", type=int, default=3, help="pre-trend check periods (0: estimation fit only)"
     )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/bench_fit.json"))
@@ -59,6 +66,7 @@ def main() -> None:
         chains=args.chains,
         random_seed=args.seed,
         placebo=args.placebo,
+        max_draws=args.max_draws,
         progressbar=False,
     )
     total = time.perf_counter() - start
@@ -74,6 +82,9 @@ def main() -> None:
         "draws": args.draws,
         "tune": args.tune,
         "placebo": args.placebo,
+        "max_draws": args.max_draws,
+        "draws_run": d.get("draws_run"),
+        "mean_tree_depth": d.get("mean_tree_depth"),
         "sampling_seconds": d["seconds"],
         "fit_seconds_total": round(total, 2),
         "effects_seconds": round(effects_s, 2),
