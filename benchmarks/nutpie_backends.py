@@ -39,7 +39,9 @@ def run_backend(model, backend: str, *, tune: int, draws: int, chains: int) -> d
         settings.pop(key)
     start = time.perf_counter()
     with _quiet_rewrite_failures():
-        compiled = nutpie.compile_pymc_model(model, backend=backend, gradient_backend="jax")
+        compiled = nutpie.compile_pymc_model(
+            model, backend=backend, gradient_backend="jax" if backend == "jax" else "pytensor"
+        )
     compile_s = time.perf_counter() - start
     start = time.perf_counter()
     trace = nutpie.sample(
