@@ -211,3 +211,67 @@ def test_a_real_extended_fit_keeps_draws_and_recomputes_cell_quantities(monkeypa
     tau = result.idata.posterior["tau"]
     assert tau.sizes["draw"] == 40 and np.isfinite(tau.values).all()
     assert {"observed_data", "constant_data"} <= set(result.idata.groups())
+
+
+def test_large_runs_compile_with_numba_small_ones_with_jax():
+    assert sn.compile_backend(2_100, 4, 2_000) == "jax"  # the bundled demo at the defaults
+    assert sn.compile_backend(5_000, 4, 2_000) == "numba"
+    assert sn.compile_backend(15_600, 4, 2_000) == "numba"  # 300 areas x 52 quarters
+    assert sn.compile_backend(15_600, 2, 60) == "jax"  # a quick look compiles in seconds
+
+
+def _tiny_fit(**kwargs):
+    import warnings
+
+    from staggered import fit
+    from staggered.fit import SamplingWarning
+    from staggered.simulate import simulate
+
+    sim = simulate("delayed", n_units=12, n_groups=2, n_periods=8, random_seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return fit(
+            sim.panel,
+            **sim.columns,
+            placebo=0,
+            chains=2,
+            random_seed=3,
+            progressbar=False,
+            **kwargs,
+        )
+
+
+def test_a_model_numba_cannot_compile_is_compiled_with_jax(monkeypatch):
+    import nutpie
+
+    compile_pymc_model = nutpie.compile_pymc_model
+    tried = []
+
+    def no_numba(model, **kwargs):
+        tried.append(kwargs["backend"])
+        if kwargs["backend"] == "numba":
+            raise NotImplementedError("no numba implementation of this op")
+        return compile_pymc_model(model, **kwargs)
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", no_numba)
+    monkeypatch.setattr(sn, "NUMBA_MIN_WORK", 0)  # every run counts as large
+    result = _tiny_fit(draws=30, tune=60)
+    assert tried == ["numba", "jax"]
+    assert result.diagnostics["nutpie_backend"] == "jax"
+    assert np.isfinite(result.idata.posterior["tau"].values).all()
+
+
+@pytest.mark.slow
+def test_numba_and_jax_backends_sample_the_same_posterior(monkeypatch):
+    """A minute of numba compilation: the same model, so the same posterior up to MC error."""
+    jax_fit = _tiny_fit(draws=300, tune=300)
+    monkeypatch.setattr(sn, "NUMBA_MIN_WORK", 0)
+    numba_fit = _tiny_fit(draws=300, tune=300)
+    assert jax_fit.diagnostics["nutpie_backend"] == "jax"
+    assert numba_fit.diagnostics["nutpie_backend"] == "numba"
+    means = {}
+    for name, result in (("jax", jax_fit), ("numba", numba_fit)):
+        pooled = result.effects(scopes=("pooled",))
+        means[name] = pooled[pooled["measure"] == "relative"].set_index("event_time")["mean"]
+    # pooled effects of 12 areas have posterior sds of about 1 point; 600 draws each
+    assert (means["jax"] - means["numba"]).abs().max() < 0.01, means

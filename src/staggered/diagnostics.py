@@ -131,6 +131,8 @@ def diagnose(idata: az.InferenceData, *, max_tree_depth: int = DEFAULT_MAX_TREE_
     out["divergences"] = divergence_count(stats)
     if stats is not None and "draws_run" in stats.attrs:
         out["draws_run"] = draws_run(stats)
+    if stats is not None and "nutpie_backend" in stats.attrs:
+        out["nutpie_backend"] = str(stats.attrs["nutpie_backend"])
     out.update(tree_depth_stats(stats, max_tree_depth=max_tree_depth))
     return out
 

@@ -140,11 +140,12 @@ def _nutpie_settings(chains: int) -> dict:
     (the common trend against the late pooled effects, the step scales against their steps)
     that a diagonal mass matrix cannot: on the bundled demo it cut the tree depth from 8 to 5
     (``docs/performance.md``). The JAX backend compiles in seconds; numba takes a minute or
-    more per model. Warm-up draws are not kept.
+    more per model but evaluates the log density faster, so large runs use it
+    (``backend="auto"``, :func:`staggered.sampling_nutpie.compile_backend`). Warm-up draws are
+    not kept.
     """
     return {
-        "backend": "jax",
-        "gradient_backend": "jax",
+        "backend": "auto",
         "low_rank_modified_mass_matrix": True,
         "save_warmup": False,
         "cores": max(1, min(chains, os.cpu_count() or 1)),

@@ -30,6 +30,44 @@ from staggered.diagnostics import ESS_MIN, diagnose, diagnosed_names, is_cell_va
 #: Default ``max_draws`` of a reportable-size fit, in multiples of ``draws``.
 EXTEND_FACTOR = 3
 
+#: Sampling work (observed cells x chains x iterations) from which the log density is compiled
+#: with numba: about 1.6x faster a leapfrog step than JAX at 15,600 cells, but 50-90 s to
+#: compile against JAX's few seconds (``docs/performance.md``). 4 x 2,000 iterations on 5,000
+#: cells reach it; the bundled demo (2,100 cells), tests and short sweeps stay on JAX.
+NUMBA_MIN_WORK = 40_000_000
+
+
+def compile_backend(n_cells: int, chains: int, iterations: int) -> str:
+    """``"numba"`` for a run of at least :data:`NUMBA_MIN_WORK`, else ``"jax"``."""
+    return "numba" if n_cells * chains * iterations >= NUMBA_MIN_WORK else "jax"
+
+
+def _observed_cells(model) -> int:
+    """Number of observed values of ``model`` (every outcome's cells)."""
+    return int(sum(np.size(model.rvs_to_values[rv].eval()) for rv in model.observed_RVs))
+
+
+def _compile(model, var_names: list[str], backend: str):
+    """The model compiled for nutpie with ``backend`` (``"numba"`` or ``"jax"``).
+
+    A model that numba cannot compile falls back to JAX (every spec compiles with JAX). Returns
+    the compiled model and the backend used.
+    """
+    import nutpie
+
+    if backend == "numba":
+        try:
+            compiled = nutpie.compile_pymc_model(
+                model, var_names=var_names, backend="numba", gradient_backend="pytensor"
+            )
+            return compiled, "numba"
+        except Exception:  # an op numba lacks: JAX compiles every spec
+            pass
+    compiled = nutpie.compile_pymc_model(
+        model, var_names=var_names, backend="jax", gradient_backend="jax"
+    )
+    return compiled, "jax"
+
 
 def default_max_draws(draws: int, chains: int) -> int:
     """``EXTEND_FACTOR * draws`` for a fit of reportable size, else ``draws`` (no extension).
@@ -92,7 +130,8 @@ def sample_nutpie(
     tune, chains, target_accept, seed, progressbar
         Sampler settings.
     settings : dict
-        nutpie settings (:func:`staggered.sampling._nutpie_settings`), backends included.
+        nutpie settings (:func:`staggered.sampling._nutpie_settings`); ``backend`` is
+        ``"jax"``, ``"numba"`` or ``"auto"`` (:func:`compile_backend`).
     stop_on_divergence : bool, default False
         Stop at the first checkpoint whose draws include a divergence instead of sampling on
         (more draws cannot remove one); the fit then keeps the draws up to that checkpoint.
@@ -107,27 +146,36 @@ def sample_nutpie(
     import nutpie
 
     settings = dict(settings)
-    compile_kwargs = {k: settings.pop(k) for k in ("backend", "gradient_backend") if k in settings}
+    backend = settings.pop("backend", "auto")
+    if backend == "auto":
+        backend = compile_backend(_observed_cells(model), chains, tune + draws)
     cells = [v.name for v in model.deterministics if is_cell_var(v.name)]
     keep = [v.name for v in model.free_RVs + model.deterministics if v.name not in cells]
-    compiled = nutpie.compile_pymc_model(model, var_names=keep, **compile_kwargs)
     common = dict(tune=tune, chains=chains, target_accept=target_accept, seed=seed)
-    if max_draws <= draws:
-        trace = nutpie.sample(compiled, draws=draws, progress_bar=progressbar, **common, **settings)
-        n_run = draws
-    else:
-        # every chain must advance together for a check to see all of them
-        settings["cores"] = chains
-        running = nutpie.sample(
-            compiled,
-            draws=max_draws,
-            progress_bar=progressbar,
-            blocking=False,
-            **common,
-            **settings,
-        )
-        trace, n_run = _run_until_mixed(running, draws, max_draws, stop_on_divergence)
+    with warnings.catch_warnings():
+        # numba's notice that the compiled log density cannot be cached on disk (it holds the
+        # panel's arrays): harmless, and compiling again next time is what JAX does as well
+        warnings.filterwarnings("ignore", message=".*Cannot cache compiled function")
+        compiled, backend = _compile(model, keep, backend)
+        if max_draws <= draws:
+            trace = nutpie.sample(
+                compiled, draws=draws, progress_bar=progressbar, **common, **settings
+            )
+            n_run = draws
+        else:
+            # every chain must advance together for a check to see all of them
+            settings["cores"] = chains
+            running = nutpie.sample(
+                compiled,
+                draws=max_draws,
+                progress_bar=progressbar,
+                blocking=False,
+                **common,
+                **settings,
+            )
+            trace, n_run = _run_until_mixed(running, draws, max_draws, stop_on_divergence)
     idata = thin(trace, n_run, draws)
+    idata.sample_stats.attrs["nutpie_backend"] = backend
     if cells:
         idata.posterior = recompute_cells(idata.posterior, model, cells)
     return _with_data(idata, model)
