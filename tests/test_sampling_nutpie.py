@@ -183,30 +183,12 @@ def test_max_draws_below_draws_or_with_another_sampler_is_refused():
 
 def test_a_real_extended_fit_keeps_draws_and_recomputes_cell_quantities(monkeypatch):
     """nutpie end to end on a tiny panel, forced to run to ``max_draws`` (never judged mixed)."""
-    import warnings
-
-    from staggered import fit
-    from staggered.fit import SamplingWarning
-    from staggered.simulate import simulate
-
     monkeypatch.setattr(sn, "mixing_ok", lambda diag: False)
-    sim = simulate("delayed", n_units=12, n_groups=2, n_periods=8, random_seed=4)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SamplingWarning)
-        result = fit(
-            sim.panel,
-            **sim.columns,
-            placebo=0,
-            draws=40,
-            max_draws=100,
-            tune=100,
-            chains=2,
-            random_seed=3,
-            progressbar=False,
-        )
+    result = _tiny_fit(draws=40, max_draws=100, tune=100)
     d = result.diagnostics
     assert d["draws"] == 40 and result.idata.posterior.sizes["draw"] == 40
     assert d["draws_run"] == 100 and result.config["max_draws"] == 100
+    assert d["nutpie_backend"] == "jax"  # a tiny run compiles in seconds
     # cell quantities were not stored while sampling; they are recomputed from the kept draws
     tau = result.idata.posterior["tau"]
     assert tau.sizes["draw"] == 40 and np.isfinite(tau.values).all()
