@@ -15,6 +15,8 @@ import platform
 import time
 from pathlib import Path
 
+from bench_panel import delayed_panel
+
 import staggered as stg
 from staggered.datasets import demo_panel
 
@@ -47,15 +49,7 @@ def main() -> None:
     if args.demo:
         sim = demo_panel()
     else:
-        sim = stg.simulate(
-            "delayed",
-            n_units=args.units,
-            n_groups=args.groups,
-            freq=args.freq,
-            n_periods=args.periods,
-            unit_trend_sd=0.003,
-            random_seed=args.seed,
-        )
+        sim = delayed_panel(args.units, args.periods, args.freq, args.seed, n_groups=args.groups)
     start = time.perf_counter()
     fit = stg.fit(
         sim.panel,

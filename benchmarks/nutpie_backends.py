@@ -22,7 +22,8 @@ import os
 import time
 from pathlib import Path
 
-import staggered as stg
+from bench_panel import delayed_panel
+
 from staggered.data import encode_panel
 from staggered.design import fit_designs
 from staggered.models import load_spec
@@ -74,14 +75,7 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/nutpie_backends.json"))
     args = ap.parse_args()
-    sim = stg.simulate(
-        "delayed",
-        n_units=args.units,
-        n_periods=args.periods,
-        freq=args.freq,
-        unit_trend_sd=0.003,
-        random_seed=1,
-    )
+    sim = delayed_panel(args.units, args.periods, args.freq)
     panel = encode_panel(sim.panel, **sim.columns)
     design, _ = fit_designs(panel, placebo=0)
     model = build_model(design, load_spec("negbin-rw"))

@@ -35,6 +35,7 @@ from pathlib import Path  # noqa: E402
 
 import arviz as az  # noqa: E402
 import numpy as np  # noqa: E402
+from bench_panel import delayed_panel  # noqa: E402
 
 import staggered as stg  # noqa: E402
 
@@ -227,14 +228,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/samplers.json"))
     args = ap.parse_args()
 
-    sim = stg.simulate(
-        "delayed",
-        n_units=args.units,
-        freq=args.freq,
-        n_periods=args.periods,
-        unit_trend_sd=0.003,
-        random_seed=args.seed,
-    )
+    sim = delayed_panel(args.units, args.periods, args.freq, args.seed)
     rows = [run_staggered(sim, args)]
     print(rows[-1], flush=True)
     runners = {"numpyro-hand": run_numpyro_hand, "pymc": run_pymc}
