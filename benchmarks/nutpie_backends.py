@@ -37,7 +37,7 @@ def run_backend(model, backend: str, *, tune: int, draws: int, chains: int) -> d
 
     settings = _nutpie_settings(chains)
     for key in ("backend", "gradient_backend"):
-        settings.pop(key)
+        settings.pop(key, None)
     start = time.perf_counter()
     with _quiet_rewrite_failures():
         compiled = nutpie.compile_pymc_model(
