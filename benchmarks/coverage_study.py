@@ -8,6 +8,7 @@ Usage:
         [--backend serial|processes|dask --workers N --scheduler ADDR]
         [--checkpoint benchmarks/out/coverage.jsonl] [--out benchmarks/out/coverage.json]
         [--cs-control not-yet-treated|never-treated] [--max-units N]   # N: smoke runs only
+    python benchmarks/coverage_study.py --combine RUN.jsonl [RUN.json ...]  # no fitting
 
 Each panel comes from ``benchmarks/coverage_dgp.py`` (an independent generator, not
 ``staggered.simulate``) and is fitted through ``staggered.fit`` with the package defaults.
@@ -20,6 +21,12 @@ regression on log((admissions + 0.5) / population) with the ``differences`` pack
 (``pip install -e ".[bench]"``), group-time ATTs aggregated to event time, converted from log
 points to the relative scale with exp(x) - 1. Both RMSEs are taken over the event times that
 both report.
+
+``--combine`` fits nothing: it reads the results of earlier runs (checkpoints or ``--out``
+files), keeps the last result per panel (files in the order given, later lines last), and
+prints the same table and summary over them, so that runs of a few panels each, made one after
+another, can be judged as one study. Only runs of the same settings should be combined; each
+file's settings are printed.
 """
 
 from __future__ import annotations
@@ -334,11 +341,43 @@ def summary(results: list[dict]) -> dict:
         "staggered_better": int((ratios < 1).sum()),
     }
     nulls = [r for r in ok if r["null"]]
+    selected = [r for r in nulls if _selected_after_high_year(r["panel"])]
     out["null_panels"] = {
         "panels": len(nulls),
         "false_findings": [r["panel"] for r in nulls if r["false_finding"]],
+        "with_selection": len(selected),
+        "with_selection_false_findings": [r["panel"] for r in selected if r["false_finding"]],
     }
     return out
+
+
+def _selected_after_high_year(panel: str) -> bool:
+    """Whether the panel's sites adopt right after a high year (the selection nulls)."""
+    return dgp.get(panel).selection == "shock"
+
+
+def read_results(paths: list[Path]) -> tuple[list[dict], list[dict]]:
+    """Results of earlier runs, the last one per panel, and each file's settings.
+
+    Reads sweep checkpoints (JSONL: a header line with ``settings``, then one ``result`` per
+    line) and ``--out`` files (JSON with ``settings`` and ``results``).
+    """
+    latest: dict[str, dict] = {}
+    settings = []
+    for path in paths:
+        text = Path(path).read_text()
+        if path.suffix == ".jsonl":
+            lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+            settings.append({"file": str(path), **lines[0].get("settings", {})})
+            results = [line["result"] for line in lines[1:] if "result" in line]
+        else:
+            payload = json.loads(text)
+            settings.append({"file": str(path), **payload.get("settings", {})})
+            results = payload["results"]
+        for r in results:
+            latest.pop(r["panel"], None)  # re-insert: order of the latest run
+            latest[r["panel"]] = r
+    return list(latest.values()), settings
 
 
 def _print_summary(s: dict) -> None:
@@ -361,6 +400,8 @@ def _print_summary(s: dict) -> None:
     nl = s["null_panels"]
     found = ", ".join(nl["false_findings"]) or "none"
     print(f"null panels with P(reduction) or P(rise) > {FLAG}: {found} (of {nl['panels']})")
+    found = ", ".join(nl["with_selection_false_findings"]) or "none"
+    print(f"  of them selected after a high year: {found} (of {nl['with_selection']})")
     if s["errors"]:
         print(f"failed panels: {', '.join(s['errors'])}")
 
@@ -394,7 +435,20 @@ def main(argv: list[str] | None = None) -> None:
         "and the check is a separate fit that does not change them)",
     )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/coverage.json"))
+    ap.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="RUN",
+        help="fit nothing: summarise these earlier runs (checkpoints or --out files)",
+    )
     args = ap.parse_args(argv)
+    if args.combine:
+        results, settings = read_results(args.combine)
+        for line in settings:
+            print(json.dumps(line))
+        _report(results, summary(results))
+        return
 
     items = _items(args)
     start = time.perf_counter()
@@ -408,11 +462,15 @@ def main(argv: list[str] | None = None) -> None:
         "results": results,
     }
     args.out.write_text(json.dumps(payload, indent=1, allow_nan=True))
+    _report(results, s)
+    print(f"wrote {args.out}")
+
+
+def _report(results: list[dict], s: dict) -> None:
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table(results).to_string(index=False))
     print()
     _print_summary(s)
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

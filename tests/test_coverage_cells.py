@@ -4,12 +4,14 @@ Each test generates one panel of the study's grid with its own seed (an independ
 that breaks the model's assumptions on purpose), fits the default model as the study does
 (2 chains x 500 draws after 1000 warm-up) and checks coverage and error against the panel's
 truth. Tolerances come from the session-6 and session-7 studies (session 7: the default with
-its regression-to-the-mean guard); the reasons are in each docstring.
+its regression-to-the-mean guard); the reasons are in each docstring. One fast test checks how
+the study combines the results of separate runs.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -114,3 +116,48 @@ def test_null_with_selection_after_high_year_cell():
     assert not r["false_finding"]
     assert r["pooled_cov"] >= 0.8
     assert r["pooled_rmse_all"] <= 0.009
+
+
+def _result(panel: str, pooled_cov: float, false_finding: bool = False) -> dict:
+    study = _study()
+    cfg = study.dgp.get(panel)
+    return {
+        "panel": panel,
+        "freq": cfg.freq,
+        "null": cfg.is_null,
+        "heterogeneous_or_delayed": cfg.heterogeneous_or_delayed,
+        "error": None,
+        "pooled_cov": pooled_cov,
+        "pooled_n": 10,
+        "unit_cov": 0.9,
+        "unit_n": 100,
+        "ratio": 0.5,
+        "false_finding": false_finding,
+    }
+
+
+def test_combined_runs_keep_the_latest_result_per_panel(tmp_path):
+    """``--combine``: a panel run twice counts once, with its later result."""
+    study = _study()
+    first = tmp_path / "first.jsonl"
+    lines = [
+        {"staggered_sweep": 1, "settings": {"draws": 1000}},
+        {"key": "y01-delayed", "result": _result("y01-delayed", 0.5)},
+        {"key": "y07-null-rtm-0.7", "result": _result("y07-null-rtm-0.7", 1.0, True)},
+    ]
+    first.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    second = tmp_path / "second.json"
+    payload = {
+        "settings": {"draws": 1000},
+        "results": [_result("y01-delayed", 1.0), _result("q03-null", 0.9)],
+    }
+    second.write_text(json.dumps(payload))
+    results, settings = study.read_results([first, second])
+    assert [r["panel"] for r in results] == ["y07-null-rtm-0.7", "y01-delayed", "q03-null"]
+    assert [s["file"] for s in settings] == [str(first), str(second)]
+    s = study.summary(results)
+    assert s["pooled"]["all"]["truths"] == 30
+    assert s["pooled"]["all"]["coverage"] == pytest.approx((10 + 10 + 9) / 30)
+    assert s["null_panels"]["panels"] == 2
+    assert s["null_panels"]["with_selection"] == 1
+    assert s["null_panels"]["with_selection_false_findings"] == ["y07-null-rtm-0.7"]
