@@ -48,11 +48,10 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import coverage_dgp as dgp  # noqa: E402
+from coverage_report import FLAG, LEVEL, read_results, report, summary, table  # noqa: E402, F401
 
 import staggered as stg  # noqa: E402
 
-LEVEL = 0.9
-FLAG = 0.95  # a null panel "finds" an effect when P(reduction) or P(rise) exceeds this
 _FIT_DEFAULTS = {
     k: v.default
     for k, v in inspect.signature(stg.fit).parameters.items()
@@ -275,137 +274,6 @@ def _run(items: list[dict], args) -> list[dict]:
     return [run_item(item) for item in items]
 
 
-# ---- report ---------------------------------------------------------------------------------
-def _fmt(x, spec: str) -> str:
-    return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, spec)
-
-
-def table(results: list[dict]) -> pd.DataFrame:
-    """One printable row per panel."""
-    rows = []
-    for r in results:
-        flag = "-"
-        if r.get("error"):
-            flag = "ERROR"
-        elif r["null"]:
-            flag = "FALSE+" if r.get("false_finding") else "ok"
-        rows.append(
-            {
-                "panel": r["panel"],
-                "freq": r["freq"],
-                "units": r["units"],
-                "cells": r["cells"],
-                "counts/cell": _fmt(r["counts_median"], ".0f"),
-                "noise": r["noise"],
-                "pooled cov": _fmt(r.get("pooled_cov"), ".2f"),
-                "unit cov": _fmt(r.get("unit_cov"), ".2f"),
-                "pooled RMSE": _fmt(r.get("pooled_rmse"), ".4f"),
-                "CS RMSE": _fmt(r.get("cs_rmse"), ".4f"),
-                "ratio": _fmt(r.get("ratio"), ".2f"),
-                "null flag": flag,
-                "R-hat": _fmt(r.get("max_rhat"), ".3f"),
-                "min ESS": _fmt(r.get("min_ess_bulk"), ".0f"),
-                "seconds": _fmt(r.get("seconds"), ".0f"),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def summary(results: list[dict]) -> dict:
-    """Overall and by-frequency coverage, RMSE ratios and null-panel findings."""
-    ok = [r for r in results if not r.get("error")]
-
-    def cov(rs, kind):
-        n = sum(r[f"{kind}_n"] for r in rs)
-        hit = sum(r[f"{kind}_cov"] * r[f"{kind}_n"] for r in rs if r[f"{kind}_n"])
-        return {"coverage": hit / n if n else float("nan"), "truths": n, "panels": len(rs)}
-
-    out = {
-        "level": LEVEL,
-        "panels": len(results),
-        "errors": [r["panel"] for r in results if r.get("error")],
-        "pooled": {"all": cov(ok, "pooled")},
-        "unit": {"all": cov(ok, "unit")},
-    }
-    for freq in dgp.PERIODS_PER_YEAR:
-        rs = [r for r in ok if r["freq"] == freq]
-        out["pooled"][freq] = cov(rs, "pooled")
-        out["unit"][freq] = cov(rs, "unit")
-    ratios = np.array(
-        [r["ratio"] for r in ok if r["heterogeneous_or_delayed"] and np.isfinite(r["ratio"])]
-    )
-    out["rmse_ratio_heterogeneous_or_delayed"] = {
-        "panels": int(ratios.size),
-        "median": float(np.median(ratios)) if ratios.size else float("nan"),
-        "geometric_mean": float(np.exp(np.log(ratios).mean())) if ratios.size else float("nan"),
-        "staggered_better": int((ratios < 1).sum()),
-    }
-    nulls = [r for r in ok if r["null"]]
-    selected = [r for r in nulls if _selected_after_high_year(r["panel"])]
-    out["null_panels"] = {
-        "panels": len(nulls),
-        "false_findings": [r["panel"] for r in nulls if r["false_finding"]],
-        "with_selection": len(selected),
-        "with_selection_false_findings": [r["panel"] for r in selected if r["false_finding"]],
-    }
-    return out
-
-
-def _selected_after_high_year(panel: str) -> bool:
-    """Whether the panel's sites adopt right after a high year (the selection nulls)."""
-    return dgp.get(panel).selection == "shock"
-
-
-def read_results(paths: list[Path]) -> tuple[list[dict], list[dict]]:
-    """Results of earlier runs, the last one per panel, and each file's settings.
-
-    Reads sweep checkpoints (JSONL: a header line with ``settings``, then one ``result`` per
-    line) and ``--out`` files (JSON with ``settings`` and ``results``).
-    """
-    latest: dict[str, dict] = {}
-    settings = []
-    for path in paths:
-        text = Path(path).read_text()
-        if path.suffix == ".jsonl":
-            lines = [json.loads(line) for line in text.splitlines() if line.strip()]
-            settings.append({"file": str(path), **lines[0].get("settings", {})})
-            results = [line["result"] for line in lines[1:] if "result" in line]
-        else:
-            payload = json.loads(text)
-            settings.append({"file": str(path), **payload.get("settings", {})})
-            results = payload["results"]
-        for r in results:
-            latest.pop(r["panel"], None)  # re-insert: order of the latest run
-            latest[r["panel"]] = r
-    return list(latest.values()), settings
-
-
-def _print_summary(s: dict) -> None:
-    def line(kind):
-        parts = [
-            f"{k} {v['coverage']:.3f} ({v['truths']} truths, {v['panels']} panels)"
-            for k, v in s[kind].items()
-            if v["panels"]
-        ]
-        return f"{kind} {s['level']:.0%} coverage: " + "; ".join(parts)
-
-    print(line("pooled"))
-    print(line("unit"))
-    rr = s["rmse_ratio_heterogeneous_or_delayed"]
-    print(
-        f"pooled RMSE ratio staggered / CS on {rr['panels']} heterogeneous or delayed panels: "
-        f"median {_fmt(rr['median'], '.2f')}, geometric mean {_fmt(rr['geometric_mean'], '.2f')}"
-        f", staggered lower on {rr['staggered_better']}"
-    )
-    nl = s["null_panels"]
-    found = ", ".join(nl["false_findings"]) or "none"
-    print(f"null panels with P(reduction) or P(rise) > {FLAG}: {found} (of {nl['panels']})")
-    found = ", ".join(nl["with_selection_false_findings"]) or "none"
-    print(f"  of them selected after a high year: {found} (of {nl['with_selection']})")
-    if s["errors"]:
-        print(f"failed panels: {', '.join(s['errors'])}")
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--panels", help="comma-separated panel names (see coverage_dgp.GRID)")
@@ -447,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         results, settings = read_results(args.combine)
         for line in settings:
             print(json.dumps(line))
-        _report(results, summary(results))
+        report(results, summary(results))
         return
 
     items = _items(args)
@@ -462,15 +330,8 @@ def main(argv: list[str] | None = None) -> None:
         "results": results,
     }
     args.out.write_text(json.dumps(payload, indent=1, allow_nan=True))
-    _report(results, s)
+    report(results, s)
     print(f"wrote {args.out}")
-
-
-def _report(results: list[dict], s: dict) -> None:
-    with pd.option_context("display.width", 250, "display.max_columns", 30):
-        print(table(results).to_string(index=False))
-    print()
-    _print_summary(s)
 
 
 if __name__ == "__main__":
