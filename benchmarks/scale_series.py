@@ -2,11 +2,15 @@
 
 Usage:
     python benchmarks/scale_series.py [--units 100,250,500,1000,2000] [--months 120]
-        [--draws 200] [--tune 200] [--chains 2] [--out benchmarks/out/scale_series.json]
+        [--draws 200] [--tune 200] [--chains 2] [--sampler nutpie|numpyro]
+        [--max-seconds 3600] [--out benchmarks/out/scale_series.json]
 
 Each size runs in its own subprocess (``benchmarks/bench_fit.py``-style fit of the default spec,
 estimation only, ``placebo=0``), so the peak resident memory of one fit is measured
-(``ru_maxrss`` of the child). Prints a table and writes JSON. Sizes that exceed
+(``ru_maxrss`` of the children so far: list sizes in increasing order), and on a GPU the
+device's peak memory (JAX's ``memory_stats``; none on CPU). On a GPU run it with
+``--sampler numpyro`` (chains vectorised on the device; ``docs/performance.md``, "Running on
+a GPU"). Prints a table and writes JSON. Sizes that exceed
 ``--max-seconds`` are stopped and reported as such; a size is skipped once a smaller one timed
 out.
 """
@@ -26,19 +30,26 @@ CHILD = r"""
 import json, sys, time, warnings
 import staggered as stg
 units, months, draws, tune, chains = map(int, sys.argv[1:6])
+sampler = sys.argv[6]
 sim = stg.simulate("delayed", n_units=units, freq="month", n_periods=months,
                    unit_trend_sd=0.003, random_seed=1)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", stg.SamplingWarning)
     start = time.perf_counter()
     fit = stg.fit(sim.panel, **sim.columns, placebo=0, draws=draws, tune=tune, chains=chains,
-                  random_seed=1, progressbar=False)
+                  random_seed=1, progressbar=False, sampler=sampler)
     total = time.perf_counter() - start
 d = fit.diagnostics
+import jax
+device = jax.devices()[0]
+memory = device.memory_stats() or {}  # None on CPU
+peak = memory.get("peak_bytes_in_use")
 print(json.dumps({"cells": int(fit.panel.n_cells), "sampling_seconds": d["seconds"],
                   "fit_seconds": round(total, 1), "max_rhat": d["max_rhat"],
                   "min_ess_bulk": d["min_ess_bulk"], "mean_tree_depth": d.get("mean_tree_depth"),
-                  "divergences": d["divergences"]}))
+                  "divergences": d["divergences"], "sampler": sampler,
+                  "device": f"{device.platform} {device.device_kind}",
+                  "device_peak_mib": None if peak is None else round(peak / 2**20, 1)}))
 """
 
 
@@ -50,6 +61,11 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=200)
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--max-seconds", type=float, default=3600)
+    ap.add_argument(
+        "--sampler",
+        default="nutpie",
+        help="staggered.fit's sampler: nutpie (CPU) or numpyro (chains vectorised on a GPU)",
+    )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/scale_series.json"))
     args = ap.parse_args()
     rows = []
@@ -66,6 +82,7 @@ def main() -> None:
             str(args.draws),
             str(args.tune),
             str(args.chains),
+            args.sampler,
         ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         start = time.perf_counter()
@@ -111,6 +128,7 @@ def main() -> None:
                 "draws": args.draws,
                 "tune": args.tune,
                 "chains": args.chains,
+                "sampler": args.sampler,
                 "rows": rows,
             },
             indent=2,
