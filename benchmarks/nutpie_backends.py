@@ -29,20 +29,23 @@ from staggered.design import fit_designs
 from staggered.models import load_spec
 from staggered.models.builder import build_model
 from staggered.sampling import _nutpie_settings, _quiet_rewrite_failures
+from staggered.sampling_nutpie import _compile, split_cell_vars
 
 
 def run_backend(model, backend: str, *, tune: int, draws: int, chains: int) -> dict:
-    """Compile ``model`` with one nutpie backend and time a short run."""
+    """Compile ``model`` as ``staggered.fit`` does with one backend, and time a short run.
+
+    Every leapfrog step is counted (warm-up included: its early trees are the deepest).
+    """
     import nutpie
 
     settings = _nutpie_settings(chains)
-    for key in ("backend", "gradient_backend"):
-        settings.pop(key, None)
+    settings.pop("backend", None)
+    settings["save_warmup"] = True  # for the warm-up's step counts
+    _, keep = split_cell_vars(model)
     start = time.perf_counter()
     with _quiet_rewrite_failures():
-        compiled = nutpie.compile_pymc_model(
-            model, backend=backend, gradient_backend="jax" if backend == "jax" else "pytensor"
-        )
+        compiled, used = _compile(model, keep, backend)
     compile_s = time.perf_counter() - start
     start = time.perf_counter()
     trace = nutpie.sample(
@@ -50,16 +53,14 @@ def run_backend(model, backend: str, *, tune: int, draws: int, chains: int) -> d
     )
     sample_s = time.perf_counter() - start
     stats = trace.sample_stats
-    kept_steps = int(stats["n_steps"].sum())
-    # warm-up statistics are not saved: scale the kept draws' steps by the run's length
-    steps = kept_steps * (tune + draws) / draws
+    steps = int(stats["n_steps"].sum()) + int(trace.warmup_sample_stats["n_steps"].sum())
     parallel = min(chains, os.cpu_count() or 1)
     return {
-        "backend": backend,
+        "backend": used,
         "compile_seconds": round(compile_s, 1),
         "sampling_seconds": round(sample_s, 1),
-        "mean_tree_depth": float(stats["depth"].mean()),
-        "leapfrog_steps_estimated": int(steps),
+        "mean_tree_depth_kept": float(stats["depth"].mean()),
+        "leapfrog_steps": steps,
         "ms_per_step_per_chain": round(1000 * sample_s * parallel / steps, 3),
     }
 

@@ -47,6 +47,13 @@ def _observed_cells(model) -> int:
     return int(sum(np.size(model.rvs_to_values[rv].eval()) for rv in model.observed_RVs))
 
 
+def split_cell_vars(model) -> tuple[list[str], list[str]]:
+    """Cell-level deterministics (recomputed after sampling) and the variables nutpie keeps."""
+    cells = [v.name for v in model.deterministics if is_cell_var(v.name)]
+    keep = [v.name for v in model.free_RVs + model.deterministics if v.name not in cells]
+    return cells, keep
+
+
 def _compile(model, var_names: list[str], backend: str):
     """The model compiled for nutpie with ``backend`` (``"numba"`` or ``"jax"``).
 
@@ -149,8 +156,7 @@ def sample_nutpie(
     backend = settings.pop("backend", "auto")
     if backend == "auto":
         backend = compile_backend(_observed_cells(model), chains, tune + draws)
-    cells = [v.name for v in model.deterministics if is_cell_var(v.name)]
-    keep = [v.name for v in model.free_RVs + model.deterministics if v.name not in cells]
+    cells, keep = split_cell_vars(model)
     common = dict(tune=tune, chains=chains, target_accept=target_accept, seed=seed)
     with warnings.catch_warnings():
         # numba's notice that the compiled log density cannot be cached on disk (it holds the
