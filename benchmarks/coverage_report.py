@@ -98,24 +98,39 @@ def read_results(paths: list[Path]) -> tuple[list[dict], list[dict]]:
     """Results of earlier runs, the last one per panel, and each file's settings.
 
     Reads sweep checkpoints (JSONL: a header line with ``settings``, then one ``result`` per
-    line) and ``--out`` files (JSON with ``settings`` and ``results``).
+    line; a last line cut off by a stopped run is skipped, as a resumed sweep does) and
+    ``--out`` files (JSON with ``settings`` and ``results``). A failed panel does not replace
+    an earlier result of the same panel that succeeded.
     """
     latest: dict[str, dict] = {}
     settings = []
-    for path in paths:
-        text = Path(path).read_text()
+    for path in map(Path, paths):
         if path.suffix == ".jsonl":
-            lines = [json.loads(line) for line in text.splitlines() if line.strip()]
-            settings.append({"file": str(path), **lines[0].get("settings", {})})
-            results = [line["result"] for line in lines[1:] if "result" in line]
+            header, results = _read_checkpoint(path)
         else:
-            payload = json.loads(text)
-            settings.append({"file": str(path), **payload.get("settings", {})})
-            results = payload["results"]
+            payload = json.loads(path.read_text())
+            header, results = payload.get("settings", {}), payload["results"]
+        settings.append({"file": str(path), **header})
         for r in results:
+            if r.get("error") and r["panel"] in latest:
+                continue
             latest.pop(r["panel"], None)  # re-insert: order of the latest run
             latest[r["panel"]] = r
     return list(latest.values()), settings
+
+
+def _read_checkpoint(path: Path) -> tuple[dict, list[dict]]:
+    """A sweep checkpoint's settings and results."""
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i < len(lines) - 1:  # only the last line can be cut off by a stopped run
+                raise
+    header = records[0].get("settings", {}) if records and "staggered_sweep" in records[0] else {}
+    return header, [r["result"] for r in records if "result" in r]
 
 
 def _print_summary(s: dict) -> None:

@@ -10,7 +10,7 @@ then for each backend compiles it with nutpie (timed) and samples a short fixed 
 default settings otherwise (low-rank mass matrix, chains on every core). The figure to compare
 is milliseconds of sampling per leapfrog step (summed over chains and warm-up and kept draws),
 which does not depend on how well a short warm-up adapted. The JAX backend compiles in seconds
-and calls back into Python for every gradient; numba compiles for about a minute and does
+and calls back into Python for every gradient; numba compiles for 35-90 s and does
 not (``docs/performance.md``).
 """
 
@@ -56,7 +56,8 @@ def run_backend(model, backend: str, *, tune: int, draws: int, chains: int) -> d
     steps = int(stats["n_steps"].sum()) + int(trace.warmup_sample_stats["n_steps"].sum())
     parallel = min(chains, os.cpu_count() or 1)
     return {
-        "backend": used,
+        "backend": backend,
+        "backend_used": used,  # numba falls back to JAX when it cannot compile
         "compile_seconds": round(compile_s, 1),
         "sampling_seconds": round(sample_s, 1),
         "mean_tree_depth_kept": float(stats["depth"].mean()),

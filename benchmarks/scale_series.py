@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument(
         "--sampler",
         default="nutpie",
+        choices=("nutpie", "numpyro", "blackjax", "pymc"),
         help="staggered.fit's sampler: nutpie (CPU) or numpyro (chains vectorised on a GPU)",
     )
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/scale_series.json"))

@@ -137,7 +137,7 @@ def _result(panel: str, pooled_cov: float, false_finding: bool = False) -> dict:
 
 
 def test_combined_runs_keep_the_latest_result_per_panel(tmp_path):
-    """``--combine``: a panel run twice counts once, with its later result."""
+    """``--combine``: a panel run twice counts once, with its later result (unless it failed)."""
     study = _study()
     first = tmp_path / "first.jsonl"
     lines = [
@@ -145,11 +145,16 @@ def test_combined_runs_keep_the_latest_result_per_panel(tmp_path):
         {"key": "y01-delayed", "result": _result("y01-delayed", 0.5)},
         {"key": "y07-null-rtm-0.7", "result": _result("y07-null-rtm-0.7", 1.0, True)},
     ]
-    first.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    cut_off = '{"key": "q03-null", "result": {"panel": "q03-n'  # a stopped run's last line
+    first.write_text("\n".join(json.dumps(line) for line in lines) + "\n" + cut_off)
     second = tmp_path / "second.json"
     payload = {
         "settings": {"draws": 1000},
-        "results": [_result("y01-delayed", 1.0), _result("q03-null", 0.9)],
+        "results": [
+            _result("y01-delayed", 1.0),
+            _result("q03-null", 0.9),
+            {**_result("y07-null-rtm-0.7", 0.0), "error": "RuntimeError: failed"},
+        ],
     }
     second.write_text(json.dumps(payload))
     results, settings = study.read_results([first, second])

@@ -139,8 +139,8 @@ def _nutpie_settings(chains: int) -> dict:
     The low-rank modified mass matrix learns the few correlated directions of the posterior
     (the common trend against the late pooled effects, the step scales against their steps)
     that a diagonal mass matrix cannot: on the bundled demo it cut the tree depth from 8 to 5
-    (``docs/performance.md``). The JAX backend compiles in seconds; numba takes a minute or
-    more per model but evaluates the log density faster, so large runs use it
+    (``docs/performance.md``). The JAX backend compiles in seconds; numba takes 35-90 s
+    per model but evaluates the log density faster, so large runs use it
     (``backend="auto"``, :func:`staggered.sampling_nutpie.compile_backend`). Warm-up draws are
     not kept.
     """

@@ -31,7 +31,7 @@ from staggered.diagnostics import ESS_MIN, diagnose, diagnosed_names, is_cell_va
 EXTEND_FACTOR = 3
 
 #: Sampling work (observed cells x chains x iterations) from which the log density is compiled
-#: with numba: about 1.6x faster a leapfrog step than JAX at 15,600 cells, but 50-90 s to
+#: with numba: about 1.3x faster a leapfrog step than JAX at 15,600 cells, but 35-90 s to
 #: compile against JAX's few seconds (``docs/performance.md``). 4 x 2,000 iterations on 5,000
 #: cells reach it; the bundled demo (2,100 cells), tests and short sweeps stay on JAX.
 NUMBA_MIN_WORK = 40_000_000
