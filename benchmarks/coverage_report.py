@@ -10,6 +10,8 @@ import coverage_dgp as dgp
 import numpy as np
 import pandas as pd
 
+from staggered.sweeps import read_checkpoint
+
 LEVEL = 0.9
 FLAG = 0.95  # a null panel "finds" an effect when P(reduction) or P(rise) exceeds this
 
@@ -97,16 +99,17 @@ def _selected_after_high_year(panel: str) -> bool:
 def read_results(paths: list[Path]) -> tuple[list[dict], list[dict]]:
     """Results of earlier runs, the last one per panel, and each file's settings.
 
-    Reads sweep checkpoints (JSONL: a header line with ``settings``, then one ``result`` per
-    line; a last line cut off by a stopped run is skipped, as a resumed sweep does) and
-    ``--out`` files (JSON with ``settings`` and ``results``). A failed panel does not replace
-    an earlier result of the same panel that succeeded.
+    Reads sweep checkpoints (JSONL, through :func:`staggered.sweeps.read_checkpoint`, which
+    leaves out a last line cut off by a stopped run) and ``--out`` files (JSON with
+    ``settings`` and ``results``). A failed panel does not replace an earlier result of the
+    same panel that succeeded.
     """
     latest: dict[str, dict] = {}
     settings = []
     for path in map(Path, paths):
         if path.suffix == ".jsonl":
-            header, results = _read_checkpoint(path)
+            found, records = read_checkpoint(path)
+            header, results = found.get("settings", {}), [r["result"] for r in records]
         else:
             payload = json.loads(path.read_text())
             header, results = payload.get("settings", {}), payload["results"]
@@ -117,20 +120,6 @@ def read_results(paths: list[Path]) -> tuple[list[dict], list[dict]]:
             latest.pop(r["panel"], None)  # re-insert: order of the latest run
             latest[r["panel"]] = r
     return list(latest.values()), settings
-
-
-def _read_checkpoint(path: Path) -> tuple[dict, list[dict]]:
-    """A sweep checkpoint's settings and results."""
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    records = []
-    for i, line in enumerate(lines):
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i < len(lines) - 1:  # only the last line can be cut off by a stopped run
-                raise
-    header = records[0].get("settings", {}) if records and "staggered_sweep" in records[0] else {}
-    return header, [r["result"] for r in records if "result" in r]
 
 
 def _print_summary(s: dict) -> None:

@@ -329,29 +329,17 @@ def _load_checkpoint(path: Path, header: dict, seeds: dict[str, Any]) -> dict[st
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(header, allow_nan=True) + "\n")
         return {}
-    text = path.read_text()
-    lines = text.split("\n")
-    if not text.endswith("\n"):  # interrupted mid-line: drop the partial record
-        text = text[: len(text) - len(lines[-1])]
+    text, cut_off = _complete_records(path)
+    if cut_off:  # interrupted mid-line: drop the partial record
         path.write_text(text)
-    lines = [line for line in text.split("\n") if line]
-    try:
-        found = json.loads(lines[0]) if lines else {}
-    except json.JSONDecodeError:
-        found = {}
-    if not isinstance(found, dict) or "staggered_sweep" not in found:
-        raise CheckpointError(f"{path} is not a sweep checkpoint; move it or pick another path")
+    found, records = read_checkpoint(path)
     if found.get("fingerprint") != header["fingerprint"]:
         raise CheckpointError(
             f"checkpoint {path} was written by another sweep ({_differences(found, header)}); "
             "rerun with its settings to resume it, or give a new checkpoint path"
         )
     results = {}
-    for n, line in enumerate(lines[1:], start=2):
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CheckpointError(f"{path} line {n} is not JSON: {err}") from err
+    for rec in records:
         key = rec["key"]
         if key in seeds and rec["seed"] != _jsonable(seeds[key]):
             raise CheckpointError(
@@ -360,6 +348,39 @@ def _load_checkpoint(path: Path, header: dict, seeds: dict[str, Any]) -> dict[st
             )
         results[key] = rec["result"]
     return {k: v for k, v in results.items() if k in seeds}
+
+
+def _complete_records(path: Path) -> tuple[str, bool]:
+    """The checkpoint's text up to its last complete line, and whether a partial one followed."""
+    text = path.read_text()
+    if not text or text.endswith("\n"):
+        return text, False
+    return text[: text.rfind("\n") + 1], True
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict, list[dict]]:
+    """A sweep checkpoint's header and its records (``key``, ``seed``, ``result``), read only.
+
+    A last record cut off by a stopped run is left out (a resumed sweep drops it from the
+    file). Raises :class:`CheckpointError` if the file is not a sweep checkpoint or a complete
+    line is not JSON.
+    """
+    path = Path(path)
+    text, _ = _complete_records(path)
+    lines = [line for line in text.split("\n") if line]
+    try:
+        header = json.loads(lines[0]) if lines else {}
+    except json.JSONDecodeError:
+        header = {}
+    if not isinstance(header, dict) or "staggered_sweep" not in header:
+        raise CheckpointError(f"{path} is not a sweep checkpoint; move it or pick another path")
+    records = []
+    for n, line in enumerate(lines[1:], start=2):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise CheckpointError(f"{path} line {n} is not JSON: {err}") from err
+    return header, records
 
 
 def _differences(found: dict, header: dict) -> str:
