@@ -1,7 +1,7 @@
 """The panel the speed benchmarks time: ``simulate("delayed")`` with unit trends (sd 0.3%/yr).
 
-Shared by ``bench_fit.py``, ``samplers.py`` and ``nutpie_backends.py`` so that their figures
-describe the same kind of panel.
+Shared by ``bench_fit.py``, ``samplers.py``, ``nutpie_backends.py`` and ``scale_series.py``
+so that their figures describe the same kind of panel.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import coverage_dgp as dgp  # noqa: E402
-from coverage_report import FLAG, LEVEL, read_results, report, summary, table  # noqa: E402, F401
+from coverage_report import FLAG, LEVEL, read_results, report, summary  # noqa: E402
 
 import staggered as stg  # noqa: E402
 

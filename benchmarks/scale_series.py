@@ -31,8 +31,9 @@ import json, sys, time, warnings
 import staggered as stg
 units, months, draws, tune, chains = map(int, sys.argv[1:6])
 sampler = sys.argv[6]
-sim = stg.simulate("delayed", n_units=units, freq="month", n_periods=months,
-                   unit_trend_sd=0.003, random_seed=1)
+sys.path.insert(0, sys.argv[7])
+from bench_panel import delayed_panel
+sim = delayed_panel(units, months, "month")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", stg.SamplingWarning)
     start = time.perf_counter()
@@ -84,6 +85,7 @@ def main() -> None:
             str(args.tune),
             str(args.chains),
             args.sampler,
+            str(Path(__file__).resolve().parent),  # for bench_panel
         ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         start = time.perf_counter()
