@@ -10,7 +10,7 @@ import coverage_dgp as dgp
 import numpy as np
 import pandas as pd
 
-from staggered.sweeps import read_checkpoint
+from staggered.sweep_checkpoint import read_checkpoint
 
 LEVEL = 0.9
 FLAG = 0.95  # a null panel "finds" an effect when P(reduction) or P(rise) exceeds this
@@ -99,8 +99,9 @@ def _selected_after_high_year(panel: str) -> bool:
 def read_results(paths: list[Path]) -> tuple[list[dict], list[dict]]:
     """Results of earlier runs, the last one per panel, and each file's settings.
 
-    Reads sweep checkpoints (JSONL, through :func:`staggered.sweeps.read_checkpoint`, which
-    leaves out a last line cut off by a stopped run) and ``--out`` files (JSON with
+    Reads sweep checkpoints (JSONL, through
+    :func:`staggered.sweep_checkpoint.read_checkpoint`, which leaves out a last line cut off
+    by a stopped run) and ``--out`` files (JSON with
     ``settings`` and ``results``). A failed panel does not replace an earlier result of the
     same panel that succeeded.
     """

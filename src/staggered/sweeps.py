@@ -5,8 +5,8 @@ A sweep is a list of *items*, each a dict with a unique ``"key"`` and its own ``
 :func:`run_sweep` maps the task over the items in this process (``"serial"``), on a local
 process pool (``"processes"``) or on a Dask cluster (``"dask"``: a ``LocalCluster`` it starts,
 or an existing scheduler), appends each finished item to a JSONL checkpoint, and resumes from
-it. Randomness comes from the items only, so the same items give the same results on every
-backend.
+it (the file format: :mod:`staggered.sweep_checkpoint`). Randomness comes from the items only,
+so the same items give the same results on every backend.
 
 Tasks that need an expensive object shared by many items (SBC compiles one NUTS sampler and
 refits it to every replicate) build it through :func:`worker_cache`: the object is built once
@@ -15,11 +15,8 @@ per worker process, on first use, and reused by every later item that asks for t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -28,19 +25,29 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from staggered.sweep_checkpoint import (
+    CheckpointError,
+    append_record,
+    checkpoint_header,
+    fingerprint,
+    jsonable,
+    open_checkpoint,
+    read_checkpoint,
+)
+
 __all__ = [
     "BACKENDS",
     "CACHE_SIZE",
     "CheckpointError",
     "clear_worker_cache",
     "fingerprint",
+    "read_checkpoint",
     "resolve_backend",
     "run_sweep",
     "worker_cache",
 ]
 
 BACKENDS = ("serial", "processes", "dask")
-CHECKPOINT_FORMAT = 1
 # set in every worker process the runner starts (one thread of BLAS/OpenMP per worker)
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 # seconds a LocalCluster worker process is given to exit before it is killed
@@ -51,10 +58,6 @@ CACHE_SIZE = 2
 T = TypeVar("T")
 _cache: OrderedDict[Hashable, Any] = OrderedDict()
 _cache_lock = threading.Lock()
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be resumed (other settings, other items, not a checkpoint)."""
 
 
 def worker_cache(key: Hashable, build: Callable[[], T]) -> T:
@@ -94,12 +97,6 @@ def clear_worker_cache() -> None:
     """Drop every object cached by :func:`worker_cache` in this process."""
     with _cache_lock:
         _cache.clear()
-
-
-def fingerprint(settings: Any) -> str:
-    """SHA-256 of the canonical JSON of ``settings`` (sorted keys; numpy values as Python)."""
-    text = json.dumps(settings, sort_keys=True, default=_to_json, allow_nan=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def resolve_backend(
@@ -191,16 +188,11 @@ def run_sweep(
         raise ValueError(f"workers must be >= 1, got {workers}")
     keys = _check_items(items)
     by_key = dict(zip(keys, items, strict=True))
-    header = {
-        "staggered_sweep": CHECKPOINT_FORMAT,
-        "task": _task_name(task),
-        "settings": _jsonable(dict(settings or {})),
-    }
-    header["fingerprint"] = fingerprint({"task": header["task"], "settings": header["settings"]})
+    header = checkpoint_header(_task_name(task), dict(settings or {}))
     results: dict[str, Any] = {}
     path = None if checkpoint is None else Path(checkpoint)
     if path is not None:
-        results = _load_checkpoint(path, header, {k: item["seed"] for k, item in by_key.items()})
+        results = open_checkpoint(path, header, {k: item["seed"] for k, item in by_key.items()})
     todo = [by_key[k] for k in keys if k not in results]
 
     from tqdm.auto import tqdm
@@ -209,19 +201,10 @@ def run_sweep(
 
     def record(item: dict, result: Any) -> None:
         key = _key(item)
-        result = _jsonable(result)
+        result = jsonable(result)
         results[key] = result
         if path is not None:
-            line = {
-                "key": key,
-                "seed": _jsonable(item["seed"]),
-                "finished": round(time.time(), 3),
-                "result": result,
-            }
-            with path.open("a") as fh:
-                fh.write(json.dumps(line, allow_nan=True) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+            append_record(path, key, item["seed"], result)
         bar.update()
 
     try:
@@ -321,95 +304,3 @@ def _key(item: Mapping) -> str:
 
 def _task_name(task: Callable) -> str:
     return f"{getattr(task, '__module__', '?')}:{getattr(task, '__qualname__', repr(task))}"
-
-
-def _load_checkpoint(path: Path, header: dict, seeds: dict[str, Any]) -> dict[str, Any]:
-    """Results found in ``path`` for this sweep; writes the header to a new file."""
-    if not path.exists() or path.stat().st_size == 0:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(header, allow_nan=True) + "\n")
-        return {}
-    text, cut_off = _complete_records(path)
-    if cut_off:  # interrupted mid-line: drop the partial record
-        path.write_text(text)
-    found, records = read_checkpoint(path)
-    if found.get("fingerprint") != header["fingerprint"]:
-        raise CheckpointError(
-            f"checkpoint {path} was written by another sweep ({_differences(found, header)}); "
-            "rerun with its settings to resume it, or give a new checkpoint path"
-        )
-    results = {}
-    for rec in records:
-        key = rec["key"]
-        if key in seeds and rec["seed"] != _jsonable(seeds[key]):
-            raise CheckpointError(
-                f"checkpoint {path} holds item {key!r} with seed {rec['seed']}, but this sweep "
-                f"gives it seed {_jsonable(seeds[key])}; give a new checkpoint path"
-            )
-        results[key] = rec["result"]
-    return {k: v for k, v in results.items() if k in seeds}
-
-
-def _complete_records(path: Path) -> tuple[str, bool]:
-    """The checkpoint's text up to its last complete line, and whether a partial one followed."""
-    text = path.read_text()
-    if not text or text.endswith("\n"):
-        return text, False
-    return text[: text.rfind("\n") + 1], True
-
-
-def read_checkpoint(path: str | Path) -> tuple[dict, list[dict]]:
-    """A sweep checkpoint's header and its records (``key``, ``seed``, ``result``), read only.
-
-    A last record cut off by a stopped run is left out (a resumed sweep drops it from the
-    file). Raises :class:`CheckpointError` if the file is not a sweep checkpoint or a complete
-    line is not JSON.
-    """
-    path = Path(path)
-    text, _ = _complete_records(path)
-    lines = [line for line in text.split("\n") if line]
-    try:
-        header = json.loads(lines[0]) if lines else {}
-    except json.JSONDecodeError:
-        header = {}
-    if not isinstance(header, dict) or "staggered_sweep" not in header:
-        raise CheckpointError(f"{path} is not a sweep checkpoint; move it or pick another path")
-    records = []
-    for n, line in enumerate(lines[1:], start=2):
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise CheckpointError(f"{path} line {n} is not JSON: {err}") from err
-    return header, records
-
-
-def _differences(found: dict, header: dict) -> str:
-    if found.get("task") != header["task"]:
-        return f"task {found.get('task')!r}, not {header['task']!r}"
-    old, new = found.get("settings", {}), header["settings"]
-    diffs = [
-        f"{k}: {old.get(k, '<unset>')!r} there, {new.get(k, '<unset>')!r} now"
-        for k in sorted(set(old) | set(new))
-        if old.get(k) != new.get(k)
-    ]
-    return "; ".join(diffs[:6]) or "settings fingerprint differs"
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` as it reads back from JSON (numpy to Python, tuples to lists)."""
-    try:
-        return json.loads(json.dumps(value, default=_to_json, allow_nan=True))
-    except TypeError as err:
-        raise TypeError(f"sweep results and settings must be JSON-serialisable: {err}") from err
