@@ -166,3 +166,22 @@ def test_combined_runs_keep_the_latest_result_per_panel(tmp_path):
     assert s["null_panels"]["panels"] == 2
     assert s["null_panels"]["with_selection"] == 1
     assert s["null_panels"]["with_selection_false_findings"] == ["y07-null-rtm-0.7"]
+
+
+def test_late_bias_variants_change_only_what_they_name():
+    """`benchmarks/late_bias.py --variant` edits the default spec (a field or a prior scale)."""
+    if str(_BENCH) not in sys.path:
+        sys.path.insert(0, str(_BENCH))
+    spec = importlib.util.spec_from_file_location("late_bias", _BENCH / "late_bias.py")
+    late_bias = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(late_bias)
+    import staggered as stg
+
+    default = stg.load_spec("negbin-rw")
+    assert late_bias.variant_spec("default") == default
+    changed = late_bias.variant_spec("unit_trend=false,trend_sd=0.02")
+    assert changed.unit_trend is False and default.unit_trend is True
+    assert changed.priors == {**default.priors, "trend_sd": 0.02}
+    assert changed.replace(name=default.name, unit_trend=True, priors=default.priors) == default
+    with pytest.raises(SystemExit, match="unit_trends"):
+        late_bias.variant_spec("unit_trends=false")
