@@ -37,14 +37,28 @@ import coverage_dgp as dgp  # noqa: E402
 LEVEL = 0.9
 
 
-def _parse(pairs: list[str]) -> dict:
+def _changes(pairs: list[str], current: dict, what: str) -> dict:
+    """``key=value`` pairs, each value read as the type of ``current[key]`` (refused if not one)."""
     out = {}
     for pair in pairs:
-        key, _, value = pair.partition("=")
-        try:  # numbers and true / false as JSON reads them; anything else as text
-            out[key.strip()] = json.loads(value.strip())
-        except json.JSONDecodeError:
-            out[key.strip()] = value.strip()
+        key, sep, text = (x.strip() for x in pair.partition("="))
+        if not sep or not text:
+            raise SystemExit(f"{what}: {pair!r} is not key=value")
+        if key not in current:
+            raise SystemExit(f"{what}: {key!r} is not one of {sorted(current)}")
+        old = current[key]
+        if isinstance(old, bool):
+            if text.lower() not in ("true", "false"):
+                raise SystemExit(f"{what}: {key} takes true or false, not {text!r}")
+            out[key] = text.lower() == "true"
+        elif isinstance(old, int | float | str):
+            try:
+                out[key] = type(old)(text)
+            except ValueError:
+                msg = f"{what}: {key} takes a {type(old).__name__}, not {text!r}"
+                raise SystemExit(msg) from None
+        else:
+            raise SystemExit(f"{what}: {key} ({type(old).__name__}) cannot be set here")
     return out
 
 
@@ -53,12 +67,12 @@ def variant_spec(variant: str) -> stg.ModelSpec:
     spec = stg.load_spec("negbin-rw")
     if variant == "default":
         return spec
-    changes = _parse(variant.split(","))
+    fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+    settable = {k: v for k, v in fields.items() if k not in ("name", "priors")}
+    changes = _changes(variant.split(","), {**settable, **spec.priors}, "--variant")
     priors = {k: changes.pop(k) for k in list(changes) if k in spec.priors}
-    unknown = [k for k in changes if not hasattr(spec, k)]
-    if unknown:
-        raise SystemExit(f"--variant: {unknown} are neither spec fields nor prior scales")
-    return spec.replace(name=f"negbin-rw[{variant}]", priors=priors, **changes)
+    new = spec.replace(name=f"negbin-rw[{variant}]", priors=priors, **changes)
+    return stg.load_spec(new.to_dict())  # the spec file's checks (names, choices)
 
 
 def pooled_errors(gp, variant: str, args) -> dict:
@@ -81,7 +95,10 @@ def pooled_errors(gp, variant: str, args) -> dict:
     eff = fit.effects(scopes=("pooled",))
     rel = eff[(eff["measure"] == "relative") & (eff["event_time"] >= 0)]
     truth = gp.truth[gp.truth["scope"] == "pooled"][["event_time", "value"]]
-    rows = truth.merge(rel[["event_time", "mean", "lower", "upper"]], on="event_time")
+    rows = truth.merge(rel[["event_time", "mean", "lower", "upper"]], on="event_time", how="left")
+    if rows["mean"].isna().any():
+        missing = rows.loc[rows["mean"].isna(), "event_time"].tolist()
+        raise RuntimeError(f"{variant}: no pooled estimate at event times {missing}")
     err = (rows["mean"] - rows["value"]).to_numpy()
     inside = ((rows["lower"] <= rows["value"]) & (rows["value"] <= rows["upper"])).to_numpy()
     diag = fit.diagnostics
@@ -106,13 +123,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--tune", type=int, default=1000)
     p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, help="fit seed (default: the panel's, as the study)")
     p.add_argument("--out")
     args = p.parse_args(argv)
     cfg = dgp.get(args.panel)
-    changes = _parse(args.set)
+    changes = _changes(args.set, dataclasses.asdict(cfg), "--set")
     if changes:
         cfg = dataclasses.replace(cfg, **changes)
+    if args.seed is None:
+        args.seed = cfg.seed
     gp = dgp.generate(cfg)
     results = []
     for variant in args.variant or ["default"]:
@@ -131,7 +150,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(
-            json.dumps({"panel": args.panel, "set": changes, "results": results}, indent=1)
+            json.dumps(
+                {"panel": args.panel, "set": changes, "settings": vars(args), "results": results},
+                indent=1,
+            )
         )
 
 

@@ -4,8 +4,9 @@ Each test generates one panel of the study's grid with its own seed (an independ
 that breaks the model's assumptions on purpose), fits the default model as the study does
 (2 chains x 500 draws after 1000 warm-up) and checks coverage and error against the panel's
 truth. Tolerances come from the session-6 and session-7 studies (session 7: the default with
-its regression-to-the-mean guard); the reasons are in each docstring. One fast test checks how
-the study combines the results of separate runs.
+its regression-to-the-mean guard); the reasons are in each docstring. Two fast tests check how
+the study combines the results of separate runs and how ``benchmarks/late_bias.py`` edits the
+default spec.
 """
 
 from __future__ import annotations
@@ -183,5 +184,14 @@ def test_late_bias_variants_change_only_what_they_name():
     assert changed.unit_trend is False and default.unit_trend is True
     assert changed.priors == {**default.priors, "trend_sd": 0.02}
     assert changed.replace(name=default.name, unit_trend=True, priors=default.priors) == default
-    with pytest.raises(SystemExit, match="unit_trends"):
-        late_bias.variant_spec("unit_trends=false")
+    assert late_bias.variant_spec("unit_trend=False").unit_trend is False
+    for bad, message in [
+        ("unit_trends=false", "unit_trends"),  # not a field
+        ("unit_trend", "not key=value"),
+        ("unit_trend=maybe", "true or false"),
+        ("trend_sd=wide", "float"),
+    ]:
+        with pytest.raises(SystemExit, match=message):
+            late_bias.variant_spec(bad)
+    with pytest.raises(ValueError, match="curve"):  # the spec file's own check
+        late_bias.variant_spec("curve=spline")

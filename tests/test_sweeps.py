@@ -86,9 +86,16 @@ def test_mismatched_checkpoint_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match="seed"):
         run_sweep(draw_task, items(seed=8), checkpoint=path, settings={"draws": 10}, progress=False)
     other = tmp_path / "ranks.csv"
-    other.write_text("replicate,quantity,rank\n0,x,1\n")
+    other.write_text("replicate,quantity,rank\n0,x,1")  # no final newline: left as it is
     with pytest.raises(CheckpointError, match="not a sweep checkpoint"):
         run_sweep(draw_task, items(), checkpoint=other, progress=False)
+    assert other.read_text() == "replicate,quantity,rank\n0,x,1"
+    with path.open("a") as fh:  # another sweep's file, cut off mid-line: refused, not trimmed
+        fh.write('{"key": "c", "se')
+    before = path.read_text()
+    with pytest.raises(CheckpointError, match="draws: 10 there, 20 now"):
+        run_sweep(draw_task, items(), checkpoint=path, settings={"draws": 20}, progress=False)
+    assert path.read_text() == before
     assert CALLS == ["a", "b"]
 
 

@@ -2,10 +2,11 @@
 
 Line 1 is a header (``staggered_sweep``: the format version, the task's name, its settings and
 their :func:`fingerprint`); every later line is one finished item (``key``, ``seed``,
-``finished``: Unix time, ``result``), appended and flushed as the item completes. Values go
-through JSON on the way in (:func:`jsonable`), so a resumed sweep returns exactly what an
-uninterrupted one would. :func:`staggered.sweeps.run_sweep` writes and resumes these files;
-:func:`read_checkpoint` reads one without changing it (the coverage study's ``--combine``).
+``finished``: Unix time, ``result``), appended and flushed as the item completes.
+:func:`staggered.sweeps.run_sweep` writes and resumes these files, passing every result through
+JSON (:func:`jsonable`) before it keeps or writes it, so a resumed sweep returns exactly what
+an uninterrupted one would. :func:`read_checkpoint` reads one without changing it (the
+coverage study's ``--combine``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ def checkpoint_header(task_name: str, settings: dict) -> dict:
 
 
 def append_record(path: Path, key: str, seed: Any, result: Any) -> None:
-    """Append one finished item to the checkpoint and flush it to disk."""
+    """Append one finished item to the checkpoint and flush it to disk.
+
+    ``result`` must already be JSON-ready (:func:`jsonable`); ``seed`` is converted here.
+    """
     line = {"key": key, "seed": jsonable(seed), "finished": round(time.time(), 3), "result": result}
     with path.open("a") as fh:
         fh.write(json.dumps(line, allow_nan=True) + "\n")
@@ -66,17 +70,15 @@ def append_record(path: Path, key: str, seed: Any, result: Any) -> None:
 def open_checkpoint(path: Path, header: dict, seeds: dict[str, Any]) -> dict[str, Any]:
     """Results found in ``path`` for this sweep, by key; writes ``header`` to a new file.
 
-    A partial last line (a run stopped mid-write) is dropped from the file. Raises
-    :class:`CheckpointError` if the file belongs to another sweep (other task or settings)
-    or holds another seed for one of ``seeds``' keys.
+    A partial last line (a run stopped mid-write) is dropped from the file, once the file is
+    known to be this sweep's. Raises :class:`CheckpointError`, leaving the file as it is, if
+    it is not a sweep checkpoint, has a complete line that is not JSON, belongs to another
+    sweep (other task or settings) or holds another seed for one of ``seeds``' keys.
     """
     if not path.exists() or path.stat().st_size == 0:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(header, allow_nan=True) + "\n")
         return {}
-    text, cut_off = _complete_records(path)
-    if cut_off:  # interrupted mid-line: drop the partial record
-        path.write_text(text)
     found, records = read_checkpoint(path)
     if found.get("fingerprint") != header["fingerprint"]:
         raise CheckpointError(
@@ -92,6 +94,9 @@ def open_checkpoint(path: Path, header: dict, seeds: dict[str, Any]) -> dict[str
                 f"gives it seed {jsonable(seeds[key])}; give a new checkpoint path"
             )
         results[key] = rec["result"]
+    text, cut_off = _complete_records(path)
+    if cut_off:  # interrupted mid-line: drop the partial record
+        path.write_text(text)
     return {k: v for k, v in results.items() if k in seeds}
 
 
