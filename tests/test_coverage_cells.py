@@ -21,13 +21,18 @@ import pytest
 _BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def _study():
+def _bench_module(name: str):
+    """A script of benchmarks/ loaded as a module (its sibling modules importable)."""
     if str(_BENCH) not in sys.path:
         sys.path.insert(0, str(_BENCH))
-    spec = importlib.util.spec_from_file_location("coverage_study", _BENCH / "coverage_study.py")
+    spec = importlib.util.spec_from_file_location(name, _BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _study():
+    return _bench_module("coverage_study")
 
 
 def _score(panel: str) -> dict:
@@ -171,11 +176,7 @@ def test_combined_runs_keep_the_latest_result_per_panel(tmp_path):
 
 def test_late_bias_variants_change_only_what_they_name():
     """`benchmarks/late_bias.py --variant` edits the default spec (a field or a prior scale)."""
-    if str(_BENCH) not in sys.path:
-        sys.path.insert(0, str(_BENCH))
-    spec = importlib.util.spec_from_file_location("late_bias", _BENCH / "late_bias.py")
-    late_bias = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(late_bias)
+    late_bias = _bench_module("late_bias")
     import staggered as stg
 
     default = stg.load_spec("negbin-rw")
