@@ -9,7 +9,8 @@ dynamic effects), and a curving trend is extrapolated as a line. This script dra
 panel, optionally with its generator changed (``--set trend_sd=0``: no unit trends in the
 truth), fits it under the default spec and variants of it (``--variant unit_trend=false``),
 and prints the pooled error by event time of each. What it and the coverage study found:
-``docs/validation.md``, "Session 16" (unit trends kept; not the cause on ``y11``).
+``docs/validation.md``, "Session 16" (unit trends kept; on ``y11`` neither they nor the
+step priors are the cause).
 
 Example::
 
