@@ -113,6 +113,33 @@ def _rmse(a, b) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2))) if a.size else float("nan")
 
 
+def fit_panel(gp, *, model, draws: int, tune: int, chains: int, seed: int, placebo: int = 0):
+    """Fit one generated panel as the study does (sampler warnings are scored, not shown)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stg.SamplingWarning)
+        return stg.fit(
+            gp.panel,
+            **gp.columns,
+            model=model,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            placebo=placebo,
+            random_seed=seed,
+            level=LEVEL,
+            progressbar=False,
+        )
+
+
+def pooled_rows(truth: pd.DataFrame, rel: pd.DataFrame) -> pd.DataFrame:
+    """The panel's pooled truths (``value``) beside the fit's relative estimates (NaN if none)."""
+    return truth[truth["scope"] == "pooled"].merge(
+        rel[rel["scope"] == "pooled"].drop(columns=["id", "scope", "measure"]),
+        on="event_time",
+        how="left",
+    )
+
+
 def run_item(item: dict) -> dict:
     """Generate, fit and score one panel (the sweep task; JSON-serialisable result)."""
     cfg = dgp.get(item["panel"])
@@ -134,20 +161,15 @@ def run_item(item: dict) -> dict:
     }
     try:
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", stg.SamplingWarning)
-            fit = stg.fit(
-                gp.panel,
-                **gp.columns,
-                model=item["model"],
-                draws=item["draws"],
-                tune=item["tune"],
-                chains=item["chains"],
-                placebo=item.get("placebo", 0),
-                random_seed=item["seed"],
-                level=LEVEL,
-                progressbar=False,
-            )
+        fit = fit_panel(
+            gp,
+            model=item["model"],
+            draws=item["draws"],
+            tune=item["tune"],
+            chains=item["chains"],
+            seed=item["seed"],
+            placebo=item.get("placebo", 0),
+        )
         out["seconds"] = round(time.perf_counter() - start, 1)
         eff = fit.effects(scopes=("pooled", "unit"))
     except Exception as err:  # one failed panel must not stop the sweep
@@ -155,11 +177,7 @@ def run_item(item: dict) -> dict:
         return out
     rel = eff[(eff["measure"] == "relative") & (eff["event_time"] >= 0)]
     truth = gp.truth
-    pooled = truth[truth["scope"] == "pooled"].merge(
-        rel[rel["scope"] == "pooled"].drop(columns=["id", "scope", "measure"]),
-        on="event_time",
-        how="left",
-    )
+    pooled = pooled_rows(truth, rel)
     units = truth[truth["scope"] == "unit"].merge(
         rel[rel["scope"] == "unit"].drop(columns=["scope", "measure"]),
         on=["id", "event_time"],

@@ -25,7 +25,6 @@ import dataclasses
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +32,8 @@ import numpy as np
 import staggered as stg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import coverage_dgp as dgp  # noqa: E402
-
-LEVEL = 0.9
+import coverage_study as study  # noqa: E402
+from coverage_study import dgp  # noqa: E402
 
 
 def _changes(pairs: list[str], current: dict, what: str) -> dict:
@@ -79,24 +77,18 @@ def variant_spec(variant: str) -> stg.ModelSpec:
 def pooled_errors(gp, variant: str, args) -> dict:
     """Fit one variant; the pooled estimate, interval and truth at each event time."""
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", stg.SamplingWarning)
-        fit = stg.fit(
-            gp.panel,
-            **gp.columns,
-            model=variant_spec(variant),
-            draws=args.draws,
-            tune=args.tune,
-            chains=args.chains,
-            placebo=0,
-            random_seed=args.seed,
-            level=LEVEL,
-            progressbar=False,
-        )
+    fit = study.fit_panel(
+        gp,
+        model=variant_spec(variant),
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        seed=args.seed,
+    )
     eff = fit.effects(scopes=("pooled",))
-    rel = eff[(eff["measure"] == "relative") & (eff["event_time"] >= 0)]
-    truth = gp.truth[gp.truth["scope"] == "pooled"][["event_time", "value"]]
-    rows = truth.merge(rel[["event_time", "mean", "lower", "upper"]], on="event_time", how="left")
+    rows = study.pooled_rows(
+        gp.truth, eff[(eff["measure"] == "relative") & (eff["event_time"] >= 0)]
+    )
     if rows["mean"].isna().any():
         missing = rows.loc[rows["mean"].isna(), "event_time"].tolist()
         raise RuntimeError(f"{variant}: no pooled estimate at event times {missing}")

@@ -79,7 +79,8 @@ def open_checkpoint(path: Path, header: dict, seeds: dict[str, Any]) -> dict[str
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(header, allow_nan=True) + "\n")
         return {}
-    found, records = read_checkpoint(path)
+    text, cut_off = _complete_records(path)
+    found, records = _parse(path, text)
     if found.get("fingerprint") != header["fingerprint"]:
         raise CheckpointError(
             f"checkpoint {path} was written by another sweep ({_differences(found, header)}); "
@@ -94,7 +95,6 @@ def open_checkpoint(path: Path, header: dict, seeds: dict[str, Any]) -> dict[str
                 f"gives it seed {jsonable(seeds[key])}; give a new checkpoint path"
             )
         results[key] = rec["result"]
-    text, cut_off = _complete_records(path)
     if cut_off:  # interrupted mid-line: drop the partial record
         path.write_text(text)
     return {k: v for k, v in results.items() if k in seeds}
@@ -116,7 +116,11 @@ def read_checkpoint(path: str | Path) -> tuple[dict, list[dict]]:
     line is not JSON.
     """
     path = Path(path)
-    text, _ = _complete_records(path)
+    return _parse(path, _complete_records(path)[0])
+
+
+def _parse(path: Path, text: str) -> tuple[dict, list[dict]]:
+    """Header and records of a checkpoint's complete lines (``path`` names it in errors)."""
     lines = [line for line in text.split("\n") if line]
     try:
         header = json.loads(lines[0]) if lines else {}
