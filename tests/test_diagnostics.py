@@ -15,8 +15,8 @@ from staggered.diagnostics import (
     diagnose,
     find_problems,
     is_converged,
-    problems_text,
 )
+from staggered.diagnostics_text import problems_text
 
 RNG = np.random.default_rng(0)
 POSTERIOR = {"mu": RNG.normal(size=(2, 200)), "sigma": np.abs(RNG.normal(size=(2, 200)))}

@@ -147,7 +147,7 @@ def test_demo_prints_the_warning_once_before_the_summary_and_caveats_its_check(
     from types import SimpleNamespace
 
     from fakes import UNCONVERGED, fake_fit
-    from staggered.diagnostics import problems_text
+    from staggered.diagnostics_text import problems_text
 
     def fake(df, **kw):
         cols = ("unit", "time", "outcome", "exposure", "adoption", "group")

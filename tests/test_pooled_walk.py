@@ -163,7 +163,7 @@ def test_auto_walk_refits_non_centred_only_after_divergences(monkeypatch, diverg
     assert (refitted is not None) == (len(forms) == 2)
     if refitted:
         assert refitted == divergences
-        from staggered.diagnostics import walk_refit_text
+        from staggered.diagnostics_text import walk_refit_text
 
         text = walk_refit_text(result.diagnostics)  # in the summary and the report
         assert f"{kept} kept" in text and f"centred {divergences['centred']} in 50 draws" in text
@@ -182,7 +182,7 @@ def test_auto_walk_compares_divergences_per_draw_run(monkeypatch):
     result = fit_module.fit_design(_design(), "negbin-rw", random_seed=1, warn=False)
     assert result.diagnostics["pooled_walk"] == "non-centred"
     assert result.diagnostics["walk_draws_run"] == runs
-    from staggered.diagnostics import walk_refit_text
+    from staggered.diagnostics_text import walk_refit_text
 
     text = walk_refit_text(result.diagnostics)
     assert "centred 3 in 50 draws per chain, non-centred 5 in 150)" in text

@@ -28,7 +28,8 @@ def write_outputs(fit, out: Path) -> pd.DataFrame:
     An unconverged fit's ``summary.txt`` opens with the WARNING line, its ``diagnostics.json``
     has ``"converged": false`` and the problems, and its figures and report say so too.
     """
-    from staggered.diagnostics import find_problems, problems_text
+    from staggered.diagnostics import find_problems
+    from staggered.diagnostics_text import problems_text
 
     out.mkdir(parents=True, exist_ok=True)
     effects = fit.effects()
@@ -93,7 +94,7 @@ def _print_headline(
 
     ``extra`` is printed after them, before the closing warning.
     """
-    from staggered.diagnostics import problems_text
+    from staggered.diagnostics_text import problems_text
 
     warning = problems_text(fit.diagnostics)
     _print_warning(warning)
@@ -281,7 +282,7 @@ def _run_compare_sites(args) -> int:
 
 
 def _run_report(args) -> int:
-    from staggered.diagnostics import problems_text
+    from staggered.diagnostics_text import problems_text
     from staggered.io import load
     from staggered.report import write_report
 

@@ -13,7 +13,7 @@ __all__ = ["run_compare_sites"]
 
 def run_compare_sites(args) -> int:
     """``staggered compare-sites``: each outcome's comparison, then outcomes side by side."""
-    from staggered.diagnostics import problems_text
+    from staggered.diagnostics_text import problems_text
     from staggered.io import load
 
     fit = load(args.results / "posterior.nc")

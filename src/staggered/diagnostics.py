@@ -2,9 +2,9 @@
 
 :func:`diagnose` computes the numbers (R-hat, ESS, divergences, tree depth) from an
 InferenceData. :func:`find_problems` turns a diagnostics dict into messages that print each
-threshold as it is compared; :func:`is_converged` and :func:`problems_text` are what every
-output made from a fit (console, ``summary.txt``, ``report.html``, figures, comparisons) uses
-to say that a fit did not converge.
+threshold as it is compared; :func:`is_converged` is the verdict. The words every output made
+from a fit (console, ``summary.txt``, ``report.html``, figures, comparisons) uses to say that a
+fit did not converge are in :mod:`staggered.diagnostics_text`.
 
 Advice names Python arguments (``draws=``) by default and command-line flags (``--draws``)
 inside :func:`advice_style` ``("cli")``, which the command line sets.
@@ -176,38 +176,6 @@ def diagnosed_names(posterior) -> list[str]:
     ]
 
 
-def kept_draws_text(diagnostics: dict) -> str:
-    """``" (kept evenly from 2500 per chain run)"`` for a fit sampled on past its draws."""
-    run, kept = diagnostics.get("draws_run"), diagnostics.get("draws")
-    if not run or run == kept:
-        return ""
-    return f" (kept evenly from {run} per chain run)"
-
-
-def walk_refit_text(diagnostics: dict) -> str:
-    """What :func:`staggered.fit_design`'s pooled-walk refit did, for the summary and report.
-
-    For example ``"; pooled walk refitted, non-centred kept (same model; divergences: centred
-    12 in 1000 draws per chain, non-centred 0 in 1500)"``. Empty unless the pooled walk was
-    refitted (``pooled_walk="auto"``); fits saved before ``walk_draws_run`` was recorded give
-    the counts alone.
-    """
-    counts = diagnostics.get("walk_divergences")
-    if not counts:
-        return ""
-    kept = diagnostics.get("pooled_walk", "centred")
-    runs = diagnostics.get("walk_draws_run") or {}
-
-    def divergences(form: str, unit: str = "") -> str:
-        run = f" in {runs[form]}{unit}" if form in runs else ""
-        return f"{counts.get(form)}{run}"
-
-    return (
-        f"; pooled walk refitted, {kept} kept (same model; divergences: centred "
-        f"{divergences('centred', ' draws per chain')}, non-centred {divergences('non-centred')})"
-    )
-
-
 def is_cell_var(name) -> bool:
     """True for a cell-level deterministic (``eta0``, ``tau``; ``"y::tau"`` in a joint fit)."""
     return str(name).rsplit("::", 1)[-1] in _CELL_VARS
@@ -327,36 +295,6 @@ def _worst(d: dict, stat: str) -> str:
 def is_converged(diagnostics: dict) -> bool:
     """True when :func:`find_problems` flags nothing (also for a fit without diagnostics)."""
     return not find_problems(diagnostics)
-
-
-def problems_text(diagnostics: dict, *, style: str | None = None) -> str:
-    """One plain WARNING line for outputs of an unconverged fit; ``""`` when it converged.
-
-    Parameters
-    ----------
-    diagnostics : dict
-        ``Fit.diagnostics`` or the content of ``diagnostics.json``.
-    style : {"python", "cli"}, optional
-        Name arguments or flags in the advice (default: the current :func:`advice_style`).
-
-    Returns
-    -------
-    str
-    """
-    problems = find_problems(diagnostics)
-    if not problems:
-        return ""
-    return (
-        "WARNING: the sampler did not converge: " + "; ".join(problems) + ". Do not interpret "
-        f"these effects, the pre-trend check or the site comparisons: {advice(style)}."
-    )
-
-
-def caveat_text(diagnostics: dict) -> str:
-    """Short caveat drawn on figures of an unconverged fit; ``""`` when it converged."""
-    if is_converged(diagnostics):
-        return ""
-    return "SAMPLER DID NOT CONVERGE: do not interpret this figure (see diagnostics.json)"
 
 
 def warn_unconverged(diagnostics: dict, *, source: str = "this fit", stacklevel: int = 2) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from staggered.data import Panel
 from staggered.design import Design
-from staggered.diagnostics import kept_draws_text, problems_text, walk_refit_text
+from staggered.diagnostics_text import kept_draws_text, problems_text, walk_refit_text
 from staggered.effects import effects_table, sort_effects
 from staggered.guard import guard_lines
 from staggered.models import ModelSpec

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from staggered.diagnostics import caveat_text
+from staggered.diagnostics_text import caveat_text
 from staggered.effects import _CellDraws, estimand_draws
 
 __all__ = [

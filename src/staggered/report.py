@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from staggered import compare, plots
-from staggered.diagnostics import find_problems, kept_draws_text, problems_text, walk_refit_text
+from staggered.diagnostics import find_problems
+from staggered.diagnostics_text import kept_draws_text, problems_text, walk_refit_text
 from staggered.tables import people_table
 
 _CSS = """
