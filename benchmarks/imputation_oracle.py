@@ -12,9 +12,12 @@ compared with the truth twice:
 A large error on observed counts with a small one on expected counts says that the panel's
 noise, not a feature the model lacks, moved the estimate; repeating the panel on other seeds
 (``name@SEED``) then shows how often that happens. Prints the mean error over early and late
-event times; no MCMC, a few seconds a panel.
+event times; no MCMC, a few seconds a panel. ``--no-unit-trends`` repeats everything with a
+counterfactual of unit and period effects alone (two-way fixed effects), so the two designs
+can be compared on the same panels and seeds.
 
     python benchmarks/imputation_oracle.py q14-delayed-smooth-pop q01-delayed --seeds 30
+    python benchmarks/imputation_oracle.py y11-jcurve-smooth --seeds 40 --no-unit-trends
 """
 
 from __future__ import annotations
@@ -34,18 +37,27 @@ import coverage_dgp as dgp  # noqa: E402
 PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
 
 
-def _design_matrix(ui: np.ndarray, pi: np.ndarray, t: np.ndarray, n: int, T: int):
-    """Unit dummies, period dummies (less the first), unit trends, for cells (ui, pi)."""
+def _design_matrix(
+    ui: np.ndarray, pi: np.ndarray, t: np.ndarray, n: int, T: int, unit_trends: bool = True
+):
+    """Unit dummies, period dummies (less the first) and, optionally, unit trends."""
     rows = np.arange(ui.size)
     ones = np.ones(ui.size)
     units = sp.csr_matrix((ones, (rows, ui)), shape=(ui.size, n))
     periods = sp.csr_matrix((ones, (rows, pi)), shape=(ui.size, T))[:, 1:]
+    if not unit_trends:
+        return sp.hstack([units, periods]).tocsr()
     trends = sp.csr_matrix((t[pi], (rows, ui)), shape=(ui.size, n))
     return sp.hstack([units, periods, trends]).tocsr()
 
 
-def imputation_errors(cfg: dgp.PanelConfig, observed: bool) -> dict[int, float]:
-    """Estimate minus truth of the pooled relative effect at each event time."""
+def imputation_errors(
+    cfg: dgp.PanelConfig, observed: bool, unit_trends: bool = True
+) -> dict[int, float]:
+    """Estimate minus truth of the pooled relative effect at each event time.
+
+    ``unit_trends=False`` imputes from unit and period effects alone (two-way fixed effects).
+    """
     gen = dgp.generate(cfg)
     lat = gen.latent
     mu0, mu1, et = lat["mu0"], lat["mu1"], lat["event_time"]
@@ -64,11 +76,10 @@ def imputation_errors(cfg: dgp.PanelConfig, observed: bool) -> dict[int, float]:
     t = t - t.mean()
     log_rate = np.log((y + 0.5) / pop) if observed else np.log(mu0 / pop)
     ui, pi = np.nonzero(~treated)
-    coef = lsqr(
-        _design_matrix(ui, pi, t, n, T), log_rate[ui, pi], atol=1e-12, btol=1e-12, iter_lim=50000
-    )[0]
+    design = _design_matrix(ui, pi, t, n, T, unit_trends)
+    coef = lsqr(design, log_rate[ui, pi], atol=1e-12, btol=1e-12, iter_lim=50000)[0]
     alpha, gamma = coef[:n], np.concatenate([[0.0], coef[n : n + T - 1]])
-    beta = coef[n + T - 1 :]
+    beta = coef[n + T - 1 :] if unit_trends else np.zeros(n)
     imputed = np.exp(alpha[:, None] + gamma[None, :] + beta[:, None] * t[None, :]) * pop
     errors = {}
     for e in np.unique(et[treated]):
@@ -88,28 +99,39 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("panels", nargs="+", help="grid panel names (name@SEED allowed)")
     ap.add_argument("--seeds", type=int, default=0, help="also repeat each on N other seeds")
     ap.add_argument("--late-years", type=float, default=4.0, help="'late' starts here (years)")
+    ap.add_argument(
+        "--no-unit-trends",
+        action="store_true",
+        help="also impute without unit trends (two-way fixed effects), for comparison",
+    )
     args = ap.parse_args(argv)
+    designs = [True, False] if args.no_unit_trends else [True]
     for name in args.panels:
         cfg = dgp.get(name)
         late = int(round(args.late_years * PER_YEAR[cfg.freq]))
-        exp_err = late_error(imputation_errors(cfg, observed=False), late)
-        obs_err = late_error(imputation_errors(cfg, observed=True), late)
-        print(
-            f"{cfg.name}: mean error of the pooled relative effect from e = {late} on: "
-            f"expected counts {exp_err:+.4f}, observed counts {obs_err:+.4f}"
-        )
-        if args.seeds:
-            errs = np.array(
-                [
-                    late_error(imputation_errors(replace(cfg, seed=1000 + s), observed=True), late)
-                    for s in range(args.seeds)
-                ]
-            )
+        for trends in designs:
+            label = "unit trends" if trends else "no unit trends"
+
+            def err(
+                c: dgp.PanelConfig, observed: bool, trends: bool = trends, late: int = late
+            ) -> float:
+                return late_error(imputation_errors(c, observed, trends), late)
+
             print(
-                f"  on {args.seeds} other seeds (observed counts): mean {errs.mean():+.4f}, "
-                f"sd {errs.std(ddof=1):.4f}; this panel's error is "
-                f"{(obs_err - errs.mean()) / errs.std(ddof=1):+.1f} sd from their mean"
+                f"{cfg.name} ({label}): mean error of the pooled relative effect from e = {late} "
+                f"on: expected counts {err(cfg, False):+.4f}, observed counts {err(cfg, True):+.4f}"
             )
+            if not args.seeds:
+                continue
+            others = [replace(cfg, seed=1000 + s) for s in range(args.seeds)]
+            for observed, what in ((False, "expected"), (True, "observed")):
+                errs = np.array([err(c, observed) for c in others])
+                this = err(cfg, observed)
+                print(
+                    f"  on {args.seeds} other seeds ({what} counts): mean {errs.mean():+.4f}, "
+                    f"sd {errs.std(ddof=1):.4f}; this panel's error is "
+                    f"{(this - errs.mean()) / errs.std(ddof=1):+.1f} sd from their mean"
+                )
 
 
 if __name__ == "__main__":

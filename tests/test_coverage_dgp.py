@@ -233,6 +233,9 @@ def test_imputation_oracle_is_exact_on_linear_trends_and_not_on_smooth_ones():
     spec.loader.exec_module(oracle)
     linear = oracle.imputation_errors(dgp.get("y01-delayed"), observed=False)
     assert max(abs(v) for v in linear.values()) < 1e-8
+    # without unit trends the same linear paths are not imputed exactly
+    twfe = oracle.imputation_errors(dgp.get("y01-delayed"), observed=False, unit_trends=False)
+    assert max(abs(v) for v in twfe.values()) > 3e-3
     smooth = oracle.imputation_errors(dgp.get("y11-jcurve-smooth"), observed=False)
     assert abs(oracle.late_error(smooth, 4)) > 0.02
     noisy = oracle.imputation_errors(dgp.get("y01-delayed"), observed=True)
