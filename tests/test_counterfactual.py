@@ -192,6 +192,20 @@ def test_spec_rejects_bad_counterfactual_options():
     assert spec_from_dict(spec.to_dict()) == spec
 
 
+def test_spec_refuses_misspelt_effect_keys_and_non_boolean_switches():
+    """A typo in [effect] or a quoted "false" must not load silently as the default."""
+    with pytest.raises(
+        ValueError, match=r"unknown effect key\(s\) \['pooled_wlak', 'unit_levle'\]"
+    ):
+        spec_from_dict({"effect": {"unit_levle": False, "pooled_wlak": "centred"}})
+    with pytest.raises(ValueError, match="counterfactual.unit_trend must be true or false"):
+        spec_from_dict({"counterfactual": {"unit_trend": "false"}})
+    with pytest.raises(ValueError, match="effect.unit_level must be true or false, got 0"):
+        spec_from_dict({"effect": {"unit_level": 0}})
+    spec = spec_from_dict({"effect": {"unit_level": False, "group_zero_sum": False}})
+    assert not spec.unit_level and not spec.group_zero_sum
+
+
 def test_ar1_prior_simulator_has_the_drawn_persistence():
     """SBC draws AR(1) outcomes period by period: their deviations' lag-1 autocorrelation
     must track each replicate's drawn rho (a simulator without the AR term would give ~0)."""

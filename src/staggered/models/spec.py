@@ -158,6 +158,14 @@ class ModelSpec:
         return ModelSpec(**d)
 
 
+def _flag(table: dict, section: str, key: str, default: bool) -> bool:
+    """A true/false switch of the spec; anything but a boolean is refused, not coerced."""
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{section}.{key} must be true or false, got {value!r}")
+    return value
+
+
 def spec_from_dict(d: dict) -> ModelSpec:
     """Build a :class:`ModelSpec` from a parsed TOML dictionary, checking every key."""
     known = {"name", "likelihood", "summary", "card", "counterfactual", "effect", "priors"}
@@ -185,6 +193,10 @@ def spec_from_dict(d: dict) -> ModelSpec:
     if isinstance(factors, bool) or not isinstance(factors, int) or not 0 <= factors <= 5:
         raise ValueError(f"counterfactual.factors must be an integer 0..5, got {factors!r}")
     eff = d.get("effect", {})
+    allowed_eff = {"curve", "group_level", "unit_level", "pooled_walk", "group_zero_sum"}
+    bad_eff = set(eff) - allowed_eff
+    if bad_eff:
+        raise ValueError(f"unknown effect key(s) {sorted(bad_eff)}; allowed: {sorted(allowed_eff)}")
     curve = eff.get("curve", "rw")
     if curve not in CURVES:
         raise ValueError(f"effect.curve must be one of {CURVES}, got {curve!r}")
@@ -199,17 +211,17 @@ def spec_from_dict(d: dict) -> ModelSpec:
     return ModelSpec(
         name=str(d.get("name", "custom")),
         likelihood=likelihood,
-        unit_trend=bool(cf.get("unit_trend", True)),
-        cohort_trends=bool(cf.get("cohort_trends", False)),
-        ar1=bool(cf.get("ar1", False)),
-        selection_shock=bool(cf.get("selection_shock", False)),
-        selection_waves=bool(cf.get("selection_waves", False)),
+        unit_trend=_flag(cf, "counterfactual", "unit_trend", True),
+        cohort_trends=_flag(cf, "counterfactual", "cohort_trends", False),
+        ar1=_flag(cf, "counterfactual", "ar1", False),
+        selection_shock=_flag(cf, "counterfactual", "selection_shock", False),
+        selection_waves=_flag(cf, "counterfactual", "selection_waves", False),
         factors=int(factors),
         curve=curve,
-        group_level=bool(eff.get("group_level", True)),
-        unit_level=bool(eff.get("unit_level", True)),
+        group_level=_flag(eff, "effect", "group_level", True),
+        unit_level=_flag(eff, "effect", "unit_level", True),
         pooled_walk=pooled_walk,
-        group_zero_sum=bool(eff.get("group_zero_sum", True)),
+        group_zero_sum=_flag(eff, "effect", "group_zero_sum", True),
         priors=priors,
         summary=str(d.get("summary", "")),
         card=str(d.get("card", "")),
