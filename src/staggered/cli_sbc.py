@@ -65,6 +65,6 @@ def run_sbc_command(args) -> int:
         f"\n{args.replicates} replicates in {minutes:.1f} min "
         f"({args.replicates / minutes:.1f} per minute). Overall: "
         f"{'calibrated' if result.passed else 'MISCALIBRATED'}. "
-        f"Wrote {args.out}/ranks.csv, summary.csv, verdicts.txt, ecdf.png"
+        f"Wrote {args.out}/ranks.csv, summary.csv, verdicts.txt, settings.json, ecdf.png"
     )
     return 0 if result.passed else 1
