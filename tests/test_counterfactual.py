@@ -53,25 +53,6 @@ def test_ar_lag_points_to_the_previous_observed_cell_of_the_same_unit():
     assert gap.max() == 2  # B: 2011 -> 2013
 
 
-def test_ar_lag_untreated_points_effect_cells_to_the_last_untreated_cell():
-    """``ar1_lag = "untreated"``: A's effect cells (2013-2015) carry its 2012 cell, 1-3 back;
-    every other cell keeps its previous cell."""
-    design = build_design(_holey_panel())
-    p = design.panel
-    previous, previous_gap = design.ar_lag
-    lag, gap = design.ar_lags("untreated")
-    eff = design.effect_cells
-    a2012 = np.flatnonzero((p.unit_idx == p.unit_idx[eff[0]]) & (p.period_idx == 2))
-    assert a2012.size == 1
-    assert (lag[eff] == a2012[0]).all()
-    assert sorted(gap[eff]) == [1, 2, 3]
-    other = np.setdiff1d(np.arange(p.n_cells), eff)
-    np.testing.assert_array_equal(lag[other], previous[other])
-    np.testing.assert_array_equal(gap[other], previous_gap[other])
-    with pytest.raises(ValueError, match="ar1_lag"):
-        design.ar_lags("last")
-
-
 def _yearly_and_quarterly_panels():
     rows = []
     for area, start in (("A", "2014"), ("B", "2012"), ("C", ""), ("D", "2016")):
@@ -139,17 +120,12 @@ def test_selection_shock_enters_the_likelihood_of_the_selection_cells_only(ar1):
     assert stg.load_spec("negbin-rw").selection_shock  # the default guards
 
 
-@pytest.mark.parametrize(
-    "selection_shock, ar1_lag", [(False, "previous"), (True, "previous"), (True, "untreated")]
-)
-def test_ar1_counterfactual_carries_rho_to_the_k_times_the_previous_deviation(
-    selection_shock, ar1_lag
-):
+@pytest.mark.parametrize("selection_shock", [False, True])
+def test_ar1_counterfactual_carries_rho_to_the_k_times_the_previous_deviation(selection_shock):
     """eta0 on an effect cell = fixed part + rho^k (log(y_prev + 0.5) - fixed_prev - tau_prev)
-    (the selection shock is not subtracted: it is part of the deviation that reverts); with
-    ``ar1_lag = "untreated"`` the lag is the unit's last untreated cell, k periods back."""
+    (the selection shock is not subtracted: it is part of the deviation that reverts)."""
     design = build_design(_holey_panel())
-    spec = stg.load_spec("negbin-rw").replace(selection_shock=selection_shock, ar1_lag=ar1_lag)
+    spec = stg.load_spec("negbin-rw").replace(selection_shock=selection_shock)
     model = build_model(design, spec)
     point = model.initial_point()
     rng = np.random.default_rng(0)
@@ -177,7 +153,7 @@ def test_ar1_counterfactual_carries_rho_to_the_k_times_the_previous_deviation(
     )
     tau_cells = np.zeros(p.n_cells)
     tau_cells[design.effect_cells] = tau
-    lag, gap = design.ar_lags(ar1_lag)
+    lag, gap = design.ar_lag
     eff = design.effect_cells
     expected = fixed[eff] + rho ** gap[eff] * (
         np.log(p.y[lag[eff]] + 0.5) - fixed[lag[eff]] - tau_cells[lag[eff]]
@@ -284,17 +260,11 @@ def test_options_fit_and_report_effects(small_sim, model):
 
 
 @pytest.mark.parametrize(
-    "selection_shock, selection_waves, covariates, ar1_lag",
-    [
-        (False, False, 0, "previous"),
-        (True, False, 0, "previous"),
-        (True, True, 0, "previous"),
-        (True, False, 2, "previous"),
-        (True, False, 0, "untreated"),
-    ],
+    "selection_shock, selection_waves, covariates",
+    [(False, False, 0), (True, False, 0), (True, True, 0), (True, False, 2)],
 )
 def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome(
-    selection_shock, selection_waves, covariates, ar1_lag
+    selection_shock, selection_waves, covariates
 ):
     """The SBC truth (eta0 from the period-by-period simulator) equals the model's own eta0
     evaluated at the same parameters with the simulated outcome in its lags, and the compiled
@@ -307,7 +277,7 @@ def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome
     from staggered.sbc_prior import prior_outcomes, prior_settings, template_design
 
     spec = stg.load_spec("negbin-rw").replace(
-        selection_shock=selection_shock, selection_waves=selection_waves, ar1_lag=ar1_lag
+        selection_shock=selection_shock, selection_waves=selection_waves
     )
     design = template_design(
         n_units=12, n_groups=2, n_periods=7, freq="year", random_seed=1, n_covariates=covariates

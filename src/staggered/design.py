@@ -113,37 +113,6 @@ class Design:
         gap = np.where(lag_cell >= 0, p.period_idx - p.period_idx[np.maximum(lag_cell, 0)], 0)
         return lag_cell, gap
 
-    def ar_lag_untreated(self) -> tuple[np.ndarray, np.ndarray]:
-        """As :attr:`ar_lag`, but an effect cell's lag is its unit's last untreated cell.
-
-        Effect cells then never feed later cells (``ar1_lag = "untreated"``); a unit with no
-        untreated cell before its effect cells gets ``-1`` there, as on a first cell.
-        """
-        lag_cell, _ = self.ar_lag
-        p = self.panel
-        untreated = ~self.effect_cell
-        last = np.full(p.n_units, -1)
-        last_period = np.full(p.n_units, -1)
-        np.maximum.at(last_period, p.unit_idx[untreated], p.period_idx[untreated])
-        cells = np.flatnonzero(untreated & (p.period_idx == last_period[p.unit_idx]))
-        last[p.unit_idx[cells]] = cells
-        eff = self.effect_cell
-        lag_cell = lag_cell.copy()
-        source = last[p.unit_idx[eff]]
-        # only an untreated cell before the effect cell (always so under staggered adoption)
-        ok = (source >= 0) & (p.period_idx[np.maximum(source, 0)] < p.period_idx[eff])
-        lag_cell[eff] = np.where(ok, source, -1)
-        gap = np.where(lag_cell >= 0, p.period_idx - p.period_idx[np.maximum(lag_cell, 0)], 0)
-        return lag_cell, gap
-
-    def ar_lags(self, how: str = "previous") -> tuple[np.ndarray, np.ndarray]:
-        """The AR(1) lag cells and gaps of a spec's ``ar1_lag`` (``previous`` or ``untreated``)."""
-        if how == "untreated":
-            return self.ar_lag_untreated()
-        if how != "previous":
-            raise ValueError(f"ar1_lag must be 'previous' or 'untreated', got {how!r}")
-        return self.ar_lag
-
     def to_dict(self) -> dict:
         """Plain settings needed to rebuild the design from the panel."""
         return {

@@ -21,7 +21,7 @@ from staggered.data import encode_panel
 from staggered.design import Design, build_design
 from staggered.effects import estimand_draws
 from staggered.models import ModelSpec, build_model, load_spec
-from staggered.models.builder import ar_forecast_cells, selection_cells, selection_waves
+from staggered.models.builder import selection_cells, selection_waves
 from staggered.simulate import simulate
 
 # fixed prior centres, so that the prior does not depend on the simulated data
@@ -204,10 +204,8 @@ def _ar1_outcomes(
         else:
             psi = psi[:, None]
         shift[:, cells] = psi
-    lag, gap = design.ar_lags(spec.ar1_lag)
+    lag, gap = design.ar_lag
     noise_mult = np.where(lag[None, :] < 0, 1.0 / np.sqrt(1.0 - rho**2), 1.0)
-    ahead = ar_forecast_cells(design, spec.ar1_lag, lag, gap)
-    noise_mult[:, ahead] = np.sqrt((1.0 - rho ** (2.0 * gap[ahead])) / (1.0 - rho**2))
     rng = np.random.default_rng([seed, 1])
     y = np.zeros_like(fixed)
     eta0 = fixed.copy()

@@ -49,12 +49,10 @@ def _ar1_counterfactual(design: Design, spec: ModelSpec, eta0, tau, y_observed):
     never enters the counterfactual). A high pre-adoption period is thus expected to revert,
     and persistent post-adoption shocks are not mistaken for effects. Returns the new ``eta0``
     and the noise-scale multiplier: a unit's first cell has the stationary variance, inflated by
-    ``1 / sqrt(1 - rho^2)`` (Prais-Winsten). With ``ar1_lag = "untreated"`` an effect cell
-    carries its unit's last untreated deviation, ``h`` periods back, with the noise of an
-    ``h``-step forecast (:func:`ar_forecast_cells`).
+    ``1 / sqrt(1 - rho^2)`` (Prais-Winsten).
     """
     p = design.panel
-    lag_cell, gap = design.ar_lags(spec.ar1_lag)
+    lag_cell, gap = design.ar_lag
     has_lag = np.flatnonzero(lag_cell >= 0)
     source = lag_cell[has_lag]
     # symbolic in the observed outcome, so that the compiled sampler can swap in new outcomes
@@ -63,29 +61,9 @@ def _ar1_counterfactual(design: Design, spec: ModelSpec, eta0, tau, y_observed):
     tau_cells = pt.set_subtensor(pt.zeros(p.n_cells)[design.effect_cells], tau)
     deviation = observed[source] - eta0[source] - tau_cells[source]
     eta0 = pt.inc_subtensor(eta0[has_lag], rho ** gap[has_lag].astype(float) * deviation)
-    noise_mult = pt.ones(p.n_cells)
-    ahead = ar_forecast_cells(design, spec.ar1_lag, lag_cell, gap)
-    if ahead.size:
-        h = gap[ahead].astype(float)
-        noise_mult = pt.set_subtensor(
-            noise_mult[ahead], pt.sqrt((1.0 - rho ** (2.0 * h)) / (1.0 - rho**2))
-        )
     first = np.flatnonzero(lag_cell < 0)
-    noise_mult = pt.set_subtensor(noise_mult[first], 1.0 / pt.sqrt(1.0 - rho**2))
+    noise_mult = pt.set_subtensor(pt.ones(p.n_cells)[first], 1.0 / pt.sqrt(1.0 - rho**2))
     return eta0, noise_mult
-
-
-def ar_forecast_cells(
-    design: Design, how: str, lag_cell: np.ndarray, gap: np.ndarray
-) -> np.ndarray:
-    """Cells whose AR(1) noise is an ``h``-step forecast's, ``sqrt((1 - rho^2h) / (1 - rho^2))``.
-
-    Under ``ar1_lag = "untreated"``: effect cells more than one period after the untreated cell
-    they carry. None under ``"previous"`` (every cell carries its previous cell).
-    """
-    if how != "untreated":
-        return np.array([], dtype=np.int64)
-    return np.flatnonzero(design.effect_cell & (lag_cell >= 0) & (gap > 1))
 
 
 def selection_cells(design: Design) -> np.ndarray:

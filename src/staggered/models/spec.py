@@ -11,7 +11,6 @@ from pathlib import Path
 LIKELIHOODS = ("negbin", "poisson", "normal")
 CURVES = ("rw", "cohort")
 POOLED_WALKS = ("auto", "centred", "non-centred")
-AR1_LAGS = ("previous", "untreated")
 
 DEFAULT_PRIORS = {
     "intercept_sd": 2.0,
@@ -56,15 +55,6 @@ class ModelSpec:
         times the unit's deviation from its expected untreated log rate in its previous
         observed period (``k`` periods earlier; the effect is removed on effect cells), so a
         high pre-adoption year is expected to revert.
-    ar1_lag : {"previous", "untreated"}
-        With ``ar1``: what an effect cell's counterfactual carries. ``previous`` (the
-        default): the deviation of the unit's previous cell, effect cells included (the exact
-        AR(1) likelihood; each effect cell then informs the effect mostly through its change
-        from the cell before). ``untreated``: the deviation of the unit's last untreated cell,
-        ``h`` periods back, with weight ``rho**h`` and the noise scale of an ``h``-step
-        forecast, ``sqrt((1 - rho**(2h)) / (1 - rho**2))``; effect cells never feed later
-        ones, so the effect is read from levels against a counterfactual learnt from untreated
-        cells only (as an imputation estimator does).
     selection_shock : bool
         Model the selection of sites after a high year: the year before adoption (the last
         ``periods per year`` cells before the first effect time) of every adopting unit carries
@@ -109,7 +99,6 @@ class ModelSpec:
     unit_trend: bool = True
     cohort_trends: bool = False
     ar1: bool = False
-    ar1_lag: str = "previous"
     selection_shock: bool = False
     selection_waves: bool = False
     factors: int = 0
@@ -138,7 +127,6 @@ class ModelSpec:
                 "unit_trend": self.unit_trend,
                 "cohort_trends": self.cohort_trends,
                 "ar1": self.ar1,
-                "ar1_lag": self.ar1_lag,
                 "selection_shock": self.selection_shock,
                 "selection_waves": self.selection_waves,
                 "factors": self.factors,
@@ -192,7 +180,6 @@ def spec_from_dict(d: dict) -> ModelSpec:
         "unit_trend",
         "cohort_trends",
         "ar1",
-        "ar1_lag",
         "selection_shock",
         "selection_waves",
         "factors",
@@ -205,9 +192,6 @@ def spec_from_dict(d: dict) -> ModelSpec:
     factors = cf.get("factors", 0)
     if isinstance(factors, bool) or not isinstance(factors, int) or not 0 <= factors <= 5:
         raise ValueError(f"counterfactual.factors must be an integer 0..5, got {factors!r}")
-    ar1_lag = cf.get("ar1_lag", "previous")
-    if ar1_lag not in AR1_LAGS:
-        raise ValueError(f"counterfactual.ar1_lag must be one of {AR1_LAGS}, got {ar1_lag!r}")
     eff = d.get("effect", {})
     allowed_eff = {"curve", "group_level", "unit_level", "pooled_walk", "group_zero_sum"}
     bad_eff = set(eff) - allowed_eff
@@ -230,7 +214,6 @@ def spec_from_dict(d: dict) -> ModelSpec:
         unit_trend=_flag(cf, "counterfactual", "unit_trend", True),
         cohort_trends=_flag(cf, "counterfactual", "cohort_trends", False),
         ar1=_flag(cf, "counterfactual", "ar1", False),
-        ar1_lag=ar1_lag,
         selection_shock=_flag(cf, "counterfactual", "selection_shock", False),
         selection_waves=_flag(cf, "counterfactual", "selection_waves", False),
         factors=int(factors),
