@@ -74,6 +74,26 @@ def variant_spec(variant: str) -> stg.ModelSpec:
     return stg.load_spec(new.to_dict())  # the spec file's checks (names, choices)
 
 
+#: Scalar parameters of the counterfactual whose posterior the script records (where present).
+SCALARS = (
+    "ar_rho",
+    "selection_shock",
+    "sigma_beta",
+    "trend_common",
+    "dispersion_cv",
+    "sigma_theta",
+)
+
+
+def scalar_summaries(posterior) -> dict:
+    """Posterior mean and sd of each of :data:`SCALARS` the fit has."""
+    return {
+        name: [float(posterior[name].mean()), float(posterior[name].std())]
+        for name in SCALARS
+        if name in posterior and posterior[name].ndim == 2
+    }
+
+
 def pooled_errors(gp, variant: str, args) -> dict:
     """Fit one variant; the pooled estimate, interval and truth at each event time."""
     start = time.perf_counter()
@@ -105,6 +125,7 @@ def pooled_errors(gp, variant: str, args) -> dict:
         "rmse": float(np.sqrt(np.mean(err**2))),
         "max_rhat": diag["max_rhat"],
         "divergences": diag["divergences"],
+        "scalars": scalar_summaries(fit.idata.posterior),
     }
 
 
@@ -140,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         print("   by e: " + " ".join(f"{x:+.2f}" for x in 100 * err), flush=True)
+        scalars = ", ".join(f"{k} {m:.4g} (sd {sd:.2g})" for k, (m, sd) in r["scalars"].items())
+        print(f"   posterior: {scalars}", flush=True)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(
