@@ -18,6 +18,7 @@ can be compared on the same panels and seeds.
 
     python benchmarks/imputation_oracle.py q14-delayed-smooth-pop q01-delayed --seeds 30
     python benchmarks/imputation_oracle.py y11-jcurve-smooth --seeds 40 --no-unit-trends
+    python benchmarks/imputation_oracle.py m14-smooth-null --window 1,2 --late-years 0
 """
 
 from __future__ import annotations
@@ -89,6 +90,40 @@ def imputation_errors(
     return errors
 
 
+def window_difference(
+    cfg: dgp.PanelConfig, pre_years: float = 1.0, post_years: float = 2.0, noiseless: bool = False
+) -> tuple[float, float]:
+    """How much the panel's noise looks like an effect, with no model at all.
+
+    For each treated unit: the log ratio of its mean count in the ``post_years`` from adoption
+    to the ``pre_years`` before it, less the same ratio of the never-treated units' total over
+    the same periods (a difference in differences), on the observed counts minus the same on
+    the expected untreated counts. Returns its mean over treated units and that mean's
+    standard error: on a null panel, what the noise alone makes of the programme.
+    ``noiseless=True`` scores the expected counts with the programme instead (for tests).
+    """
+    gen = dgp.generate(cfg, noiseless=noiseless)
+    lat = gen.latent
+    if not lat["observed"].all():
+        raise ValueError(f"{cfg.name}: unbalanced panels are not supported here")
+    ppy = PER_YEAR[cfg.freq]
+    pre, post = int(round(pre_years * ppy)), int(round(post_years * ppy))
+    y = gen.panel.pivot(index="area", columns="period", values="admissions")
+    y = y.loc[lat["units"]].to_numpy(float)
+    mu0, adopt = lat["mu0"], lat["adoption"]
+    never = adopt < 0
+
+    def did(counts: np.ndarray, i: int) -> float:
+        a = adopt[i]
+        before, after = slice(max(a - pre, 0), a), slice(a, min(a + post, counts.shape[1]))
+        unit = counts[i, after].mean() / counts[i, before].mean()
+        comparison = counts[never][:, after].mean() / counts[never][:, before].mean()
+        return float(np.log(unit / comparison))
+
+    diffs = np.array([did(y, i) - did(mu0, i) for i in np.flatnonzero(adopt >= 0)])
+    return float(diffs.mean()), float(diffs.std(ddof=1) / np.sqrt(diffs.size))
+
+
 def late_error(errors: dict[int, float], from_event_time: int) -> float:
     """Mean error over event times from ``from_event_time`` on."""
     return float(np.mean([v for e, v in errors.items() if e >= from_event_time]))
@@ -102,13 +137,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--no-unit-trends",
         action="store_true",
-        help="also impute without unit trends (two-way fixed effects), for comparison",
+        help="run both designs: with unit trends and without (two-way fixed effects)",
+    )
+    ap.add_argument(
+        "--window",
+        metavar="PRE,POST",
+        help="also print the noise's difference in differences (years before, after adoption)",
     )
     args = ap.parse_args(argv)
     designs = [True, False] if args.no_unit_trends else [True]
     for name in args.panels:
         cfg = dgp.get(name)
         late = int(round(args.late_years * PER_YEAR[cfg.freq]))
+        if args.window:
+            pre, post = (float(x) for x in args.window.split(","))
+            mean, se = window_difference(cfg, pre, post)
+            print(
+                f"{cfg.name}: the noise's difference in differences, {post:g} years after "
+                f"adoption against {pre:g} before: {100 * mean:+.2f} points (se {100 * se:.2f})"
+            )
         for trends in designs:
             label = "unit trends" if trends else "no unit trends"
 

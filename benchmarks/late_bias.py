@@ -86,7 +86,10 @@ SCALARS = (
 
 
 def scalar_summaries(posterior) -> dict:
-    """Posterior mean and sd of each of :data:`SCALARS` the fit has."""
+    """Posterior mean and sd of each of :data:`SCALARS` the fit has.
+
+    Only scalars: a ``selection_shock`` with one shift per adoption wave is left out.
+    """
     return {
         name: [float(posterior[name].mean()), float(posterior[name].std())]
         for name in SCALARS

@@ -202,8 +202,8 @@ def test_spec_refuses_misspelt_effect_keys_and_non_boolean_switches():
         spec_from_dict({"counterfactual": {"unit_trend": "false"}})
     with pytest.raises(ValueError, match="effect.unit_level must be true or false, got 0"):
         spec_from_dict({"effect": {"unit_level": 0}})
-    spec = spec_from_dict({"effect": {"unit_level": False, "group_zero_sum": False}})
-    assert not spec.unit_level and not spec.group_zero_sum
+    spec = spec_from_dict({"effect": {"unit_level": False, "group_zero_sum": np.False_}})
+    assert spec.unit_level is False and spec.group_zero_sum is False
 
 
 def test_ar1_prior_simulator_has_the_drawn_persistence():

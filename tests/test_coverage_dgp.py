@@ -240,3 +240,12 @@ def test_imputation_oracle_is_exact_on_linear_trends_and_not_on_smooth_ones():
     assert abs(oracle.late_error(smooth, 4)) > 0.02
     noisy = oracle.imputation_errors(dgp.get("y01-delayed"), observed=True)
     assert max(abs(v) for v in noisy.values()) > 1e-3
+    # the noise's difference in differences: zero without noise on a null panel, the
+    # programme's effect (a reduction) without noise on an effect panel, nonzero with noise
+    null = dgp.get("m14-smooth-null")
+    assert abs(oracle.window_difference(null, 1, 2, noiseless=True)[0]) < 1e-12
+    # y01's delayed effect averages about -0.5% over the first four years (nothing for two)
+    delayed = oracle.window_difference(dgp.get("y01-delayed"), 1, 4, noiseless=True)[0]
+    assert -0.008 < delayed < -0.003
+    mean, se = oracle.window_difference(null, 1, 2)
+    assert abs(mean) > 1e-3 and se > 0

@@ -161,9 +161,13 @@ class ModelSpec:
 def _flag(table: dict, section: str, key: str, default: bool) -> bool:
     """A true/false switch of the spec; anything but a boolean is refused, not coerced."""
     value = table.get(key, default)
-    if not isinstance(value, bool):
-        raise ValueError(f"{section}.{key} must be true or false, got {value!r}")
-    return value
+    if isinstance(value, bool):
+        return value
+    import numpy as np  # only here: `staggered specs` should not pay for numpy
+
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise ValueError(f"{section}.{key} must be true or false, got {value!r}")
 
 
 def spec_from_dict(d: dict) -> ModelSpec:
