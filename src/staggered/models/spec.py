@@ -170,37 +170,28 @@ def _flag(table: dict, section: str, key: str, default: bool) -> bool:
     raise ValueError(f"{section}.{key} must be true or false, got {value!r}")
 
 
+def _refuse_unknown(table: dict, allowed, what: str) -> None:
+    """Raise naming every key of ``table`` outside ``allowed`` (``what`` names the kind)."""
+    bad = set(table) - set(allowed)
+    if bad:
+        raise ValueError(f"unknown {what} {sorted(bad)}; allowed: {sorted(allowed)}")
+
+
 def spec_from_dict(d: dict) -> ModelSpec:
     """Build a :class:`ModelSpec` from a parsed TOML dictionary, checking every key."""
-    known = {"name", "likelihood", "summary", "card", "counterfactual", "effect", "priors"}
-    unknown = set(d) - known
-    if unknown:
-        raise ValueError(f"unknown spec keys {sorted(unknown)}; allowed: {sorted(known)}")
+    # the keys a spec may hold are those it writes (``to_dict``): one list to keep
+    layout = ModelSpec(name="").to_dict()
+    _refuse_unknown(d, layout, "spec keys")
     likelihood = d.get("likelihood", "negbin")
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     cf = d.get("counterfactual", {})
-    allowed_cf = {
-        "unit_trend",
-        "cohort_trends",
-        "ar1",
-        "selection_shock",
-        "selection_waves",
-        "factors",
-    }
-    bad_cf = set(cf) - allowed_cf
-    if bad_cf:
-        raise ValueError(
-            f"unknown counterfactual key(s) {sorted(bad_cf)}; allowed: {sorted(allowed_cf)}"
-        )
+    _refuse_unknown(cf, layout["counterfactual"], "counterfactual key(s)")
     factors = cf.get("factors", 0)
     if isinstance(factors, bool) or not isinstance(factors, int) or not 0 <= factors <= 5:
         raise ValueError(f"counterfactual.factors must be an integer 0..5, got {factors!r}")
     eff = d.get("effect", {})
-    allowed_eff = {"curve", "group_level", "unit_level", "pooled_walk", "group_zero_sum"}
-    bad_eff = set(eff) - allowed_eff
-    if bad_eff:
-        raise ValueError(f"unknown effect key(s) {sorted(bad_eff)}; allowed: {sorted(allowed_eff)}")
+    _refuse_unknown(eff, layout["effect"], "effect key(s)")
     curve = eff.get("curve", "rw")
     if curve not in CURVES:
         raise ValueError(f"effect.curve must be one of {CURVES}, got {curve!r}")
@@ -208,9 +199,7 @@ def spec_from_dict(d: dict) -> ModelSpec:
     if pooled_walk not in POOLED_WALKS:
         raise ValueError(f"effect.pooled_walk must be one of {POOLED_WALKS}, got {pooled_walk!r}")
     priors = dict(DEFAULT_PRIORS)
-    bad = set(d.get("priors", {})) - set(DEFAULT_PRIORS)
-    if bad:
-        raise ValueError(f"unknown prior(s) {sorted(bad)}; allowed: {sorted(DEFAULT_PRIORS)}")
+    _refuse_unknown(d.get("priors", {}), DEFAULT_PRIORS, "prior(s)")
     priors.update({k: float(v) for k, v in d.get("priors", {}).items()})
     return ModelSpec(
         name=str(d.get("name", "custom")),
