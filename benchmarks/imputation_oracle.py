@@ -35,7 +35,11 @@ from scipy.sparse.linalg import lsqr
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import coverage_dgp as dgp  # noqa: E402
 
-PER_YEAR = {"year": 1, "quarter": 4, "month": 12}
+
+def _wide(gen: dgp.GeneratedPanel, column: str) -> np.ndarray:
+    """A panel column as a units x periods array, units in the generator's order."""
+    table = gen.panel.pivot(index="area", columns="period", values=column)
+    return table.loc[gen.latent["units"]].to_numpy(float)
 
 
 def _design_matrix(
@@ -64,16 +68,12 @@ def imputation_errors(
     mu0, mu1, et = lat["mu0"], lat["mu1"], lat["event_time"]
     n, T = mu0.shape
 
-    def wide(column: str) -> np.ndarray:
-        table = gen.panel.pivot(index="area", columns="period", values=column)
-        return table.loc[lat["units"]].to_numpy(float)
-
-    pop = wide("population")
-    y = wide("admissions") if observed else mu1
+    pop = _wide(gen, "population")
+    y = _wide(gen, "admissions") if observed else mu1
     if np.isnan(y).any():
         raise ValueError(f"{cfg.name}: unbalanced panels are not supported here")
     treated = et >= 0
-    t = np.arange(T) / PER_YEAR[cfg.freq]
+    t = np.arange(T) / cfg.periods_per_year
     t = t - t.mean()
     log_rate = np.log((y + 0.5) / pop) if observed else np.log(mu0 / pop)
     ui, pi = np.nonzero(~treated)
@@ -106,10 +106,9 @@ def window_difference(
     lat = gen.latent
     if not lat["observed"].all():
         raise ValueError(f"{cfg.name}: unbalanced panels are not supported here")
-    ppy = PER_YEAR[cfg.freq]
+    ppy = cfg.periods_per_year
     pre, post = int(round(pre_years * ppy)), int(round(post_years * ppy))
-    y = gen.panel.pivot(index="area", columns="period", values="admissions")
-    y = y.loc[lat["units"]].to_numpy(float)
+    y = _wide(gen, "admissions")
     mu0, adopt = lat["mu0"], lat["adoption"]
     never = adopt < 0
 
@@ -148,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     designs = [True, False] if args.no_unit_trends else [True]
     for name in args.panels:
         cfg = dgp.get(name)
-        late = int(round(args.late_years * PER_YEAR[cfg.freq]))
+        late = int(round(args.late_years * cfg.periods_per_year))
         if args.window:
             pre, post = (float(x) for x in args.window.split(","))
             mean, se = window_difference(cfg, pre, post)
@@ -164,20 +163,20 @@ def main(argv: list[str] | None = None) -> None:
             ) -> float:
                 return late_error(imputation_errors(c, observed, trends), late)
 
+            this = {observed: err(cfg, observed) for observed in (False, True)}
             print(
                 f"{cfg.name} ({label}): mean error of the pooled relative effect from e = {late} "
-                f"on: expected counts {err(cfg, False):+.4f}, observed counts {err(cfg, True):+.4f}"
+                f"on: expected counts {this[False]:+.4f}, observed counts {this[True]:+.4f}"
             )
             if not args.seeds:
                 continue
             others = [replace(cfg, seed=1000 + s) for s in range(args.seeds)]
             for observed, what in ((False, "expected"), (True, "observed")):
                 errs = np.array([err(c, observed) for c in others])
-                this = err(cfg, observed)
                 print(
                     f"  on {args.seeds} other seeds ({what} counts): mean {errs.mean():+.4f}, "
                     f"sd {errs.std(ddof=1):.4f}; this panel's error is "
-                    f"{(this - errs.mean()) / errs.std(ddof=1):+.1f} sd from their mean"
+                    f"{(this[observed] - errs.mean()) / errs.std(ddof=1):+.1f} sd from their mean"
                 )
 
 
