@@ -82,6 +82,7 @@ SCALARS = (
     "trend_common",
     "dispersion_cv",
     "sigma_theta",
+    "sigma_season",
 )
 
 

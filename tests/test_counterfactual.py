@@ -260,11 +260,17 @@ def test_options_fit_and_report_effects(small_sim, model):
 
 
 @pytest.mark.parametrize(
-    "selection_shock, selection_waves, covariates",
-    [(False, False, 0), (True, False, 0), (True, True, 0), (True, False, 2)],
+    "selection_shock, selection_waves, covariates, unit_season",
+    [
+        (False, False, 0, 0),
+        (True, False, 0, 0),
+        (True, True, 0, 0),
+        (True, False, 2, 0),
+        (True, False, 0, 2),
+    ],
 )
 def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome(
-    selection_shock, selection_waves, covariates
+    selection_shock, selection_waves, covariates, unit_season
 ):
     """The SBC truth (eta0 from the period-by-period simulator) equals the model's own eta0
     evaluated at the same parameters with the simulated outcome in its lags, and the compiled
@@ -277,10 +283,15 @@ def test_ar1_simulator_counterfactual_matches_the_model_at_the_simulated_outcome
     from staggered.sbc_prior import prior_outcomes, prior_settings, template_design
 
     spec = stg.load_spec("negbin-rw").replace(
-        selection_shock=selection_shock, selection_waves=selection_waves
+        selection_shock=selection_shock, selection_waves=selection_waves, unit_season=unit_season
     )
     design = template_design(
-        n_units=12, n_groups=2, n_periods=7, freq="year", random_seed=1, n_covariates=covariates
+        n_units=12,
+        n_groups=2,
+        n_periods=20 if unit_season else 7,
+        freq="quarter" if unit_season else "year",
+        random_seed=1,
+        n_covariates=covariates,
     )
     model = build_model(design, spec, **prior_settings(spec))
     prior = pm.sample_prior_predictive(draws=3, model=model, random_seed=2)
@@ -375,3 +386,61 @@ def test_selection_waves_give_each_wave_its_own_shift():
     assert model["selection_shock"].eval().shape == (len(labels),)
     pooled = build_model(design, spec.replace(selection_waves=False))
     assert "selection_wave" not in pooled.coords and pooled["selection_shock"].ndim == 0
+
+
+def _quarterly_design():
+    _, quarterly = _yearly_and_quarterly_panels()
+    return build_design(quarterly)
+
+
+def test_unit_season_gives_each_unit_its_own_annual_harmonics_summing_to_zero():
+    """eta0 = the model without the term + s_i . (cos, sin)(2 pi t) per cell, where the units'
+    coefficients sum to zero in each term (the common seasonality is the period effects')."""
+    design = _quarterly_design()
+    spec = stg.load_spec("negbin-rw-iid").replace(unit_season=1)
+    model = build_model(design, spec)
+    assert list(model.coords["season_term"]) == ["cos1", "sin1"]
+    point = model.initial_point()
+    rng = np.random.default_rng(3)
+    point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in point.items()}
+    names = ["eta0", "tau", "alpha", "gamma", "beta", "sigma_season", "season_z"]
+    fn = model.compile_fn(
+        [model[n] for n in names],
+        inputs=model.value_vars,
+        on_unused_input="ignore",
+        point_fn=False,
+    )
+    eta0, tau, alpha, gamma, beta, sigma, z = fn(*[point[v.name] for v in model.value_vars])
+    np.testing.assert_allclose(z.sum(axis=1), 0.0, atol=1e-12)
+    p = design.panel
+    t = np.arange(p.n_periods) / 4.0  # quarters, in years
+    season = sigma * (
+        z[0][p.unit_idx] * np.cos(2 * np.pi * t)[p.period_idx]
+        + z[1][p.unit_idx] * np.sin(2 * np.pi * t)[p.period_idx]
+    )
+    fixed = (
+        alpha[p.unit_idx]
+        + gamma[p.period_idx]
+        + beta[p.unit_idx] * design.period_time[p.period_idx]
+        + np.log(p.exposure)
+    )
+    eff = design.effect_cells
+    np.testing.assert_allclose(eta0, fixed[eff] + season[eff], rtol=1e-10)
+    assert np.abs(season).max() > 0.01  # the term is there, not zero
+    assert "season_z" not in build_model(design, stg.load_spec("negbin-rw-iid")).named_vars
+
+
+def test_unit_season_is_refused_where_the_panel_cannot_carry_it():
+    yearly, _ = _yearly_and_quarterly_panels()
+    spec = stg.load_spec("negbin-rw").replace(unit_season=1)
+    with pytest.raises(ValueError, match="shorter than a year.*'year'"):
+        build_model(build_design(yearly), spec)
+    with pytest.raises(ValueError, match="4 periods a year has at most 2"):
+        build_model(_quarterly_design(), spec.replace(unit_season=3))
+    # the second quarterly harmonic has no sine (it is zero at every quarter)
+    model = build_model(_quarterly_design(), spec.replace(unit_season=2))
+    assert list(model.coords["season_term"]) == ["cos1", "sin1", "cos2"]
+    for bad in (-1, 7, True, 1.0):
+        with pytest.raises(ValueError, match="unit_season must be an integer 0..6"):
+            spec_from_dict({"counterfactual": {"unit_season": bad}})
+    assert spec_from_dict({"counterfactual": {"unit_season": 2}}).unit_season == 2

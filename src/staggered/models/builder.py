@@ -1,10 +1,12 @@
 """Build the PyMC model for a design and a spec (never samples).
 
-log mu_it = log exposure_it + alpha_i + gamma_t [+ beta_i * t] [+ lambda_i . f_t] [+ z_it . b]
+log mu_it = log exposure_it + alpha_i + gamma_t [+ beta_i * t] [+ s_i . h_t] [+ lambda_i . f_t]
+            [+ z_it . b]
             [+ rho^k * the unit's untreated deviation in its previous period] + D_it * tau_i(e_it)
 tau_i(e)  = theta(e) + delta_group(i)(e) + delta_i(e)
 
-The effect curves are built in :mod:`staggered.models.curves` (random walks over event time,
+The counterfactual's terms are built in :mod:`staggered.models.terms`, the effect curves in
+:mod:`staggered.models.curves` (random walks over event time,
 step priors per year; independent placebo effects in the separate pre-trend check fit). Unit
 intercepts are centred (the counterfactual is data-rich); period effects are orthogonal to the
 intercept and to the common trend, and unit trends are non-centred around that common trend,
@@ -17,10 +19,16 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from staggered.covariates import standardise, unit_means
 from staggered.design import Design
 from staggered.models.curves import effect_curves, steps_per_year
 from staggered.models.spec import ModelSpec
+from staggered.models.terms import (
+    covariate_effects,
+    latent_factors,
+    period_effects,
+    unit_season_term,
+    unit_trends,
+)
 
 
 def outcome_scale(design: Design, spec: ModelSpec) -> tuple[float, float]:
@@ -115,100 +123,6 @@ def _selection_shock(design: Design, spec: ModelSpec, scale: float):
     return pt.set_subtensor(pt.zeros(design.panel.n_cells)[cells], psi[pos])
 
 
-def _unit_trends(design: Design, spec: ModelSpec, scale: float) -> pt.TensorVariable:
-    """Unit trends (log-rate change per year) around a common trend, as the ``beta`` term.
-
-    ``beta_i = trend_common [+ cohort mean] + sigma_beta * z_i``: non-centred, because on
-    panels without real trend differences ``sigma_beta`` heads for zero, and a centred (or
-    partially centred) trend then traps a chain in the funnel (seen on an outside null panel
-    with AR(1) shocks: one chain's step size fell to 3e-4, R-hat 2.2). With
-    ``comparison="never-treated"`` only never-treated units carry their own trend: a treated
-    unit keeps one base cell, which cannot identify it, and follows the common trend.
-    """
-    p = design.panel
-    pri = spec.priors
-    model = pm.modelcontext(None)
-    common = pm.Normal("trend_common", 0.0, pri["common_trend_sd"] * scale)
-    parent = pt.ones(p.n_units) * common
-    if spec.cohort_trends:
-        # cohort means of the trends: adoption period, never/late adopters as one cohort
-        cohort_labels, cohort_of_unit = np.unique(p.adoption_idx, return_inverse=True)
-        if cohort_labels.size > 1:
-            model.add_coord(
-                "cohort", ["never" if c < 0 else p.period_labels[c] for c in cohort_labels]
-            )
-            mu_beta = pm.ZeroSumNormal("mu_beta", sigma=pri["trend_sd"] * scale, dims="cohort")
-            parent = parent + mu_beta[cohort_of_unit]
-    own = np.ones(p.n_units, dtype=bool)
-    if design.comparison == "never-treated":
-        own[design.treated_units] = False
-    trend_units = np.flatnonzero(own)
-    model.add_coord("trend_unit", [str(u) for u in p.unit_labels[trend_units]])
-    sigma_beta = pm.HalfNormal("sigma_beta", pri["trend_sd"] * scale)
-    z = pm.Normal("beta_z", 0.0, 1.0, dims="trend_unit")
-    beta = pt.inc_subtensor(parent[trend_units], sigma_beta * z)
-    return pm.Deterministic("beta", beta, dims="unit")
-
-
-def orthogonal_period_basis(time: np.ndarray, with_trend: bool) -> np.ndarray:
-    """Orthonormal basis (periods x k) of period effects orthogonal to 1 (and to ``time``).
-
-    Period effects in this basis cannot trade off against the intercepts (or, with unit
-    trends, against the common trend), flat directions of the likelihood.
-    """
-    cols = [np.ones_like(time)] + ([time] if with_trend else [])
-    a = np.column_stack(cols)
-    q, _ = np.linalg.qr(np.column_stack([a, np.eye(time.size)]))
-    return q[:, a.shape[1] : time.size]
-
-
-def _period_effects(design: Design, spec: ModelSpec, scale: float) -> pt.TensorVariable:
-    """Period effects ``gamma``, orthogonal to the intercept (and to time, with unit trends).
-
-    Sampled in an orthonormal basis of the periods' space less the constant (and less centred
-    time, which the common trend carries), so neither direction is flat in the likelihood.
-    """
-    time = design.period_time
-    basis = orthogonal_period_basis(time, with_trend=spec.unit_trend)
-    model = pm.modelcontext(None)
-    model.add_coord("period_basis", np.arange(basis.shape[1]))
-    raw = pm.Normal("gamma_basis", 0.0, spec.priors["period_sd"] * scale, dims="period_basis")
-    return pm.Deterministic("gamma", pt.dot(basis, raw), dims="period")
-
-
-def _covariate_effects(
-    design: Design, spec: ModelSpec, scale: float
-) -> tuple[pt.TensorVariable | float, pt.TensorVariable | None]:
-    """Covariate terms of the counterfactual, ``z_it . covariate_coef``, split by unit mean.
-
-    Each covariate is standardised over the design's comparison cells (mean 0, sd 1 there), so
-    ``covariate_coef ~ Normal(0, covariate_sd * scale)`` is the change in the log rate (normal
-    model: the outcome, in outcome sds) per sd of the covariate. Fixed-scale shrinkage: with the
-    one to five covariates of an evaluation, a learnt common scale would be set by its prior.
-
-    ``z_it . b`` is split into the unit's mean over its comparison cells, ``zbar_i . b``, which
-    goes into the mean of the unit intercepts, and the rest, ``(z_it - zbar_i) . b``, which goes
-    into ``eta0``. It is the same model, but the data-rich intercepts no longer trade off against
-    the coefficients: with all of ``z_it . b`` in ``eta0``, a constant covariate left ``alpha``
-    and its coefficient with a bulk ESS of 14-23 in 2 x 300 draws; split, 200-290 and 490-770
-    in 3 of 4 seeded runs (the fourth stalled throughout).
-
-    Returns
-    -------
-    (unit_term, cell_term)
-        ``(U,)`` and ``(N,)`` tensors; ``(0.0, None)`` without covariates.
-    """
-    p = design.panel
-    if not p.n_covariates:
-        return 0.0, None
-    comp = ~design.effect_cell
-    z = standardise(p.covariates, comp)
-    zbar = unit_means(z, p.unit_idx, comp, p.n_units)
-    pm.modelcontext(None).add_coord("covariate", [str(c) for c in p.covariate_names])
-    coef = pm.Normal("covariate_coef", 0.0, spec.priors["covariate_sd"] * scale, dims="covariate")
-    return pt.dot(zbar, coef), pt.dot(z - zbar[p.unit_idx], coef)
-
-
 def model_coords(design: Design, spec: ModelSpec) -> dict:
     """The coords every model of ``design`` shares (outcomes of a joint model included)."""
     p = design.panel
@@ -295,29 +209,23 @@ def add_outcome_terms(
     if spec.group_level and p.group_idx is not None:
         treated_groups = np.unique(p.group_idx[t_unit])
         group_pos = np.searchsorted(treated_groups, p.group_idx[t_unit])
-    model = pm.modelcontext(None)
     unit_idx = pm.Data("unit_idx", p.unit_idx, dims="cell")
     period_idx = pm.Data("period_idx", p.period_idx, dims="cell")
 
     # --- untreated counterfactual -----------------------------------------------------
     mu_alpha = pm.Normal("mu_alpha", loc, pri["intercept_sd"] * scale)
     sigma_alpha = pm.HalfNormal("sigma_alpha", pri["unit_sd"] * scale)
-    covariate_unit, covariate_cell = _covariate_effects(design, spec, scale)
+    covariate_unit, covariate_cell = covariate_effects(design, spec, scale)
     alpha = pm.Normal("alpha", mu_alpha + covariate_unit, sigma_alpha, dims="unit")
-    gamma = _period_effects(design, spec, scale)
+    gamma = period_effects(design, spec, scale)
     eta0 = alpha[unit_idx] + gamma[period_idx]
     if spec.unit_trend:
-        beta = _unit_trends(design, spec, scale)
+        beta = unit_trends(design, spec, scale)
         eta0 = eta0 + beta[unit_idx] * design.period_time[p.period_idx]
+    if spec.unit_season:
+        eta0 = eta0 + unit_season_term(design, spec, scale, unit_idx)
     if spec.factors:
-        # interactive fixed effects: loadings shrunk per factor, factors sum to zero over
-        # periods (their mean would trade off against the intercepts)
-        model.add_coord("factor_index", np.arange(spec.factors))
-        sigma_factor = pm.HalfNormal("sigma_factor", pri["factor_sd"] * scale, dims="factor_index")
-        loading_z = pm.Normal("factor_loading_z", 0.0, 1.0, dims=("unit", "factor_index"))
-        factor = pm.ZeroSumNormal("factor", sigma=1.0, dims=("factor_index", "period"))
-        loading = loading_z * sigma_factor
-        eta0 = eta0 + (loading[unit_idx] * factor.T[period_idx]).sum(axis=-1)
+        eta0 = eta0 + latent_factors(spec, scale, unit_idx, period_idx)
     if covariate_cell is not None:
         eta0 = eta0 + covariate_cell
     if spec.is_count:

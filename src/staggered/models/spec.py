@@ -31,6 +31,7 @@ DEFAULT_PRIORS = {
     "covariate_sd": 0.1,
     "modifier_step_sd": 0.02,
     "selection_shock_sd": 0.1,
+    "season_sd": 0.1,
 }
 
 
@@ -66,6 +67,12 @@ class ModelSpec:
         ``selection_wave`` dim, each ``Normal(0, selection_shock_sd)``) instead of one pooled
         shift, for programmes whose waves were picked differently (early waves after a high
         year, the last wave every site left).
+    unit_season : int
+        Unit-specific seasonality: the number of annual harmonics (``cos`` and ``sin`` of
+        ``2 pi h t``, ``t`` in years, ``h = 1..unit_season``) each unit gets on top of the
+        period effects' common seasonality, with coefficients that sum to zero over units and
+        are shrunk by ``sigma_season ~ HalfNormal(season_sd)``; 0 for none. Quarterly and
+        monthly panels only (at most 2 harmonics a quarter, 6 a month).
     factors : int
         Number of latent factors (interactive fixed effects ``lambda_i . f_t``) in the
         counterfactual, with shrinkage on each factor's loadings; 0 for none.
@@ -101,6 +108,7 @@ class ModelSpec:
     ar1: bool = False
     selection_shock: bool = False
     selection_waves: bool = False
+    unit_season: int = 0
     factors: int = 0
     curve: str = "rw"
     group_level: bool = True
@@ -129,6 +137,7 @@ class ModelSpec:
                 "ar1": self.ar1,
                 "selection_shock": self.selection_shock,
                 "selection_waves": self.selection_waves,
+                "unit_season": self.unit_season,
                 "factors": self.factors,
             },
             "effect": {
@@ -170,6 +179,14 @@ def _flag(table: dict, section: str, key: str, default: bool) -> bool:
     raise ValueError(f"{section}.{key} must be true or false, got {value!r}")
 
 
+def _count(table: dict, key: str, most: int) -> int:
+    """An integer setting 0..``most`` of ``[counterfactual]``; booleans and floats refused."""
+    value = table.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise ValueError(f"counterfactual.{key} must be an integer 0..{most}, got {value!r}")
+    return int(value)
+
+
 def _refuse_unknown(table: dict, allowed, what: str) -> None:
     """Raise naming every key of ``table`` outside ``allowed`` (``what`` names the kind)."""
     bad = set(table) - set(allowed)
@@ -187,9 +204,8 @@ def spec_from_dict(d: dict) -> ModelSpec:
         raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
     cf = d.get("counterfactual", {})
     _refuse_unknown(cf, layout["counterfactual"], "counterfactual key(s)")
-    factors = cf.get("factors", 0)
-    if isinstance(factors, bool) or not isinstance(factors, int) or not 0 <= factors <= 5:
-        raise ValueError(f"counterfactual.factors must be an integer 0..5, got {factors!r}")
+    factors = _count(cf, "factors", 5)
+    unit_season = _count(cf, "unit_season", 6)
     eff = d.get("effect", {})
     _refuse_unknown(eff, layout["effect"], "effect key(s)")
     curve = eff.get("curve", "rw")
@@ -209,7 +225,8 @@ def spec_from_dict(d: dict) -> ModelSpec:
         ar1=_flag(cf, "counterfactual", "ar1", False),
         selection_shock=_flag(cf, "counterfactual", "selection_shock", False),
         selection_waves=_flag(cf, "counterfactual", "selection_waves", False),
-        factors=int(factors),
+        unit_season=unit_season,
+        factors=factors,
         curve=curve,
         group_level=_flag(eff, "effect", "group_level", True),
         unit_level=_flag(eff, "effect", "unit_level", True),
