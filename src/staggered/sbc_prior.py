@@ -35,6 +35,7 @@ SCALES = (
     "sigma_unit",
     "sigma_unit_start",
     "sigma_beta",
+    "sigma_season",
     "dispersion_cv",
     "sigma_y",
 )
