@@ -196,3 +196,19 @@ def test_late_bias_variants_change_only_what_they_name():
             late_bias.variant_spec(bad)
     with pytest.raises(ValueError, match="curve"):  # the spec file's own check
         late_bias.variant_spec("curve=spline")
+
+
+def test_unit_coverage_by_event_time_counts_each_event_times_truths():
+    import pandas as pd
+
+    units = pd.DataFrame(
+        {
+            "event_time": [0, 0, 1, 1, 1],
+            "value": [0.0, 0.1, 0.0, 0.0, 0.5],
+            "lower": [-1.0, 0.2, -1.0, -0.5, -1.0],
+            "upper": [1.0, 1.0, 1.0, 0.5, 1.0],
+        }
+    )
+    rows = _study().unit_coverage_by_event_time(units)
+    # e = 0: one of two inside (0.1 < 0.2), widths 2 and 0.8; e = 1: all three, widths 2, 1, 2
+    assert rows == [[0, 1, 2, 1.4], [1, 3, 3, 1.66667]]
