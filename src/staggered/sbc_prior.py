@@ -22,7 +22,7 @@ from staggered.design import Design, build_design
 from staggered.effects import estimand_draws
 from staggered.models import ModelSpec, build_model, load_spec
 from staggered.models.builder import selection_cells, selection_waves
-from staggered.models.terms import unit_season_basis
+from staggered.models.terms import season_units, unit_season_basis
 from staggered.simulate import simulate
 
 # fixed prior centres, so that the prior does not depend on the simulated data
@@ -182,9 +182,10 @@ def _ar1_outcomes(
     if spec.unit_trend:
         fixed = fixed + value("beta")[:, p.unit_idx] * design.period_time[p.period_idx]
     if spec.unit_season:
-        coef = value("sigma_season")[:, None, None] * value("season_z")  # draws x term x unit
-        basis = unit_season_basis(design, spec.unit_season)[p.period_idx]  # cells x term
-        fixed = fixed + np.einsum("rkc,ck->rc", coef[:, :, p.unit_idx], basis)
+        basis, names = unit_season_basis(design, spec.unit_season)
+        coef = np.zeros((fixed.shape[0], len(names), p.n_units))  # draws x term x unit
+        coef[:, :, season_units(design)] = value("sigma_season")[:, None, None] * value("season_z")
+        fixed = fixed + np.einsum("rkc,ck->rc", coef[:, :, p.unit_idx], basis[p.period_idx])
     if spec.factors:
         loading = value("factor_loading_z") * value("sigma_factor")[:, None, :]
         factor = value("factor")[:, :, p.period_idx]

@@ -110,11 +110,13 @@ def covariate_effects(
     return pt.dot(zbar, coef), pt.dot(z - zbar[p.unit_idx], coef)
 
 
-def unit_season_basis(design: Design, harmonics: int) -> np.ndarray:
-    """Annual harmonics of calendar time (periods x terms): ``cos, sin (2 pi h t)``, ``t`` in years.
+def unit_season_basis(design: Design, harmonics: int) -> tuple[np.ndarray, list[str]]:
+    """Annual harmonics of calendar time, ``cos, sin (2 pi h t)`` with ``t`` in years.
 
-    A sine that vanishes at every period (the second harmonic of quarters, the sixth of
-    months) is left out. Raises for yearly panels, where every harmonic is constant.
+    Returns the basis (periods x terms) and the terms' names (``cos1``, ``sin1``, ...). A sine
+    that vanishes at every period (``h`` = half the periods a year: the second harmonic of
+    quarters, the sixth of months) is left out. Raises for yearly panels, where every harmonic
+    is constant.
     """
     per_year = steps_per_year(design)
     if per_year < 2:
@@ -128,40 +130,55 @@ def unit_season_basis(design: Design, harmonics: int) -> np.ndarray:
             f" has at most {per_year // 2} annual harmonics"
         )
     t = np.arange(design.panel.n_periods) / per_year
-    cols = []
+    cols, names = [], []
     for h in range(1, harmonics + 1):
         cols.append(np.cos(2.0 * np.pi * h * t))
+        names.append(f"cos{h}")
         sine = np.sin(2.0 * np.pi * h * t)
         if np.abs(sine).max() > 1e-9:
             cols.append(sine)
-    return np.column_stack(cols)
+            names.append(f"sin{h}")
+    return np.column_stack(cols), names
 
 
-def season_terms(basis: np.ndarray) -> list[str]:
-    """Names of :func:`unit_season_basis`'s columns (``cos1``, ``sin1``, ...)."""
-    names = []
-    for h in range(1, basis.shape[1] + 1):
-        names += [f"cos{h}", f"sin{h}"]
-    return names[: basis.shape[1]]
+def season_units(design: Design) -> np.ndarray:
+    """Units with their own seasonal harmonics: those with a year or more of comparison cells.
+
+    A unit seen untreated for less than a year (an early adopter; every treated unit with
+    ``comparison="never-treated"``, which keeps one base cell) has its seasonal shape
+    identified only by its effect cells, where it would trade off against its effect
+    deviations: it follows the common seasonality of the period effects.
+    """
+    p = design.panel
+    comparison = np.bincount(p.unit_idx[~design.effect_cell], minlength=p.n_units)
+    own = np.flatnonzero(comparison >= steps_per_year(design))
+    if own.size < 2:
+        raise ValueError(
+            "counterfactual.unit_season needs two or more units with a year of comparison"
+            f" (untreated) cells; this panel has {own.size}"
+        )
+    return own
 
 
 def unit_season_term(design: Design, spec: ModelSpec, scale: float, unit_idx) -> pt.TensorVariable:
     """Unit-specific seasonality ``s_i . h_t``: each unit's own annual harmonics.
 
-    ``s_i = sigma_season * z_i`` with ``z`` summing to zero over units in each term: the
-    common seasonality is in the period effects, so the units' mean seasonal shape would
-    trade off against them. Without it a unit whose seasonal swing differs from the common
-    one leaves that difference in its noise (wider intervals) and, where adoption is not in the
-    same month for every unit, in its effect cells.
+    ``s_i = sigma_season * z_i`` for the units of :func:`season_units` (0 for the others),
+    with ``z`` summing to zero over those units in each term: the common seasonality is in the
+    period effects, so the units' mean seasonal shape would trade off against them. Without
+    the term, a unit whose seasonal swing differs from the common one leaves that difference
+    in its noise and, where units adopt in different months, partly in its effect cells.
     """
-    basis = unit_season_basis(design, spec.unit_season)
+    p = design.panel
+    basis, names = unit_season_basis(design, spec.unit_season)
+    own = season_units(design)
     model = pm.modelcontext(None)
-    model.add_coord("season_term", season_terms(basis))
+    model.add_coord("season_term", names)
+    model.add_coord("season_unit", [str(u) for u in p.unit_labels[own]])
     sigma = pm.HalfNormal("sigma_season", spec.priors["season_sd"] * scale)
-    z = pm.ZeroSumNormal("season_z", sigma=1.0, dims=("season_term", "unit"))
-    coef = (sigma * z).T  # unit x term
-    period_idx = design.panel.period_idx
-    return (coef[unit_idx] * basis[period_idx]).sum(axis=-1)
+    z = pm.ZeroSumNormal("season_z", sigma=1.0, dims=("season_term", "season_unit"))
+    coef = pt.set_subtensor(pt.zeros((p.n_units, len(names)))[own], (sigma * z).T)
+    return (coef[unit_idx] * basis[p.period_idx]).sum(axis=-1)
 
 
 def latent_factors(spec: ModelSpec, scale: float, unit_idx, period_idx) -> pt.TensorVariable:
