@@ -18,6 +18,7 @@ from staggered.diagnostics_text import kept_draws_text, problems_text, walk_refi
 from staggered.effects import effects_table, sort_effects
 from staggered.guard import guard_lines
 from staggered.models import ModelSpec
+from staggered.season_check import season_note
 
 __all__ = ["Fit"]
 
@@ -232,6 +233,9 @@ class Fit:
             f"comparison={self.design.comparison}",
             "estimation: " + _sampler_line(self.diagnostics),
         ]
+        season = season_note(self)
+        if season:
+            lines.append(season)
         lines += guard_lines(self.idata.posterior, self.config.get("level", 0.9))
         if self.pretrend is not None:
             check_warning = problems_text(self.pretrend.diagnostics)

@@ -19,6 +19,7 @@ import pandas as pd
 from staggered import compare, plots
 from staggered.diagnostics import find_problems
 from staggered.diagnostics_text import kept_draws_text, problems_text, walk_refit_text
+from staggered.season_check import season_note
 from staggered.tables import people_table
 
 _CSS = """
@@ -159,6 +160,9 @@ def build_report(fit, *, command: str | None = None, results: str | Path | None 
     problems = find_problems(fit.diagnostics)
     parts = _head(fit, problems)
     parts.append("<h2>Data</h2><pre>" + html.escape(fit.panel.summary()) + "</pre>")
+    season = season_note(fit)
+    if season:
+        parts.append(f"<p class='warn'>{html.escape(season)}</p>")
     parts += _diagnostics_section(fit.diagnostics, problems)
     if fit.pretrend is not None:
         parts += _pretrend_section(fit, problems)
