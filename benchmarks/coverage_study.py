@@ -108,6 +108,32 @@ def _coverage(d: pd.DataFrame) -> tuple[float, int]:
     return (float(inside.mean()) if len(d) else float("nan")), int(len(d))
 
 
+#: Scalar parameters whose posterior each result records (where the fit has them).
+SCALARS = (
+    "ar_rho",
+    "selection_shock",
+    "sigma_beta",
+    "trend_common",
+    "dispersion_cv",
+    "sigma_theta",
+    "sigma_season",
+    "sigma_unit",
+    "sigma_unit_start",
+)
+
+
+def scalar_summaries(posterior) -> dict:
+    """Posterior mean and sd of each of :data:`SCALARS` the fit has.
+
+    Only scalars: a ``selection_shock`` with one shift per adoption wave is left out.
+    """
+    return {
+        name: [float(posterior[name].mean()), float(posterior[name].std())]
+        for name in SCALARS
+        if name in posterior and posterior[name].ndim == 2
+    }
+
+
 def unit_coverage_by_event_time(units: pd.DataFrame) -> list[list]:
     """Per event time: ``[e, truths covered, truths, mean interval width]`` of the unit rows.
 
@@ -224,6 +250,7 @@ def run_item(item: dict) -> dict:
         walk_divergences=diag.get("walk_divergences"),
         walk_draws_run=diag.get("walk_draws_run"),
         sampling_seconds=diag.get("seconds"),
+        scalars=scalar_summaries(fit.idata.posterior),
     )
 
     start = time.perf_counter()

@@ -74,30 +74,6 @@ def variant_spec(variant: str) -> stg.ModelSpec:
     return stg.load_spec(new.to_dict())  # the spec file's checks (names, choices)
 
 
-#: Scalar parameters of the counterfactual whose posterior the script records (where present).
-SCALARS = (
-    "ar_rho",
-    "selection_shock",
-    "sigma_beta",
-    "trend_common",
-    "dispersion_cv",
-    "sigma_theta",
-    "sigma_season",
-)
-
-
-def scalar_summaries(posterior) -> dict:
-    """Posterior mean and sd of each of :data:`SCALARS` the fit has.
-
-    Only scalars: a ``selection_shock`` with one shift per adoption wave is left out.
-    """
-    return {
-        name: [float(posterior[name].mean()), float(posterior[name].std())]
-        for name in SCALARS
-        if name in posterior and posterior[name].ndim == 2
-    }
-
-
 def pooled_errors(gp, variant: str, args) -> dict:
     """Fit one variant; the pooled estimate, interval and truth at each event time."""
     start = time.perf_counter()
@@ -129,7 +105,7 @@ def pooled_errors(gp, variant: str, args) -> dict:
         "rmse": float(np.sqrt(np.mean(err**2))),
         "max_rhat": diag["max_rhat"],
         "divergences": diag["divergences"],
-        "scalars": scalar_summaries(fit.idata.posterior),
+        "scalars": study.scalar_summaries(fit.idata.posterior),
     }
 
 
