@@ -242,6 +242,8 @@ def run_item(item: dict) -> dict:
     diag = fit.diagnostics
     out.update(
         max_rhat=diag["max_rhat"],
+        worst_rhat_var=diag.get("worst_rhat_var"),
+        worst_ess_bulk_var=diag.get("worst_ess_bulk_var"),
         min_ess_bulk=diag["min_ess_bulk"],
         min_ess_tail=diag["min_ess_tail"],
         divergences=diag["divergences"],
