@@ -66,7 +66,8 @@ class SeasonCheck:
             f"by about {100 * self.amplitude:.1f}% (root mean square; power ratio "
             f"{self.ratio:.1f}, p = {self.p_value:.1g}, {self.units} units' untreated cells). "
             "This model gives every unit the common seasonality; `[counterfactual] "
-            "unit_season = 1` in a spec file gives each its own (docs/models.md)."
+            "unit_season = 1` in a spec file gives each its own: fit both and compare them "
+            "(`staggered compare`; docs/checks.md)."
         )
 
 
