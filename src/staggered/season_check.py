@@ -62,8 +62,8 @@ class SeasonCheck:
                 f"one (ratio {self.ratio:.2f}, p = {self.p_value:.2g}, {self.units} units)"
             )
         return (
-            f"SEASONALITY DIFFERS BETWEEN UNITS: their annual swings differ from the common one "
-            f"by about {100 * self.amplitude:.1f}% (root mean square; power ratio "
+            "Note: seasonality differs between units: their annual swings differ from the "
+            f"common one by about {100 * self.amplitude:.1f}% (root mean square; power ratio "
             f"{self.ratio:.1f}, p = {self.p_value:.1g}, {self.units} units' untreated cells). "
             "This model gives every unit the common seasonality; `[counterfactual] "
             "unit_season = 1` in a spec file gives each its own: fit both and compare them "
