@@ -22,5 +22,7 @@ staggered sbc --model poisson-rw "${common[@]}" --draws 200 --tune 200 --out poi
 staggered sbc --model negbin-rw-factor "${common[@]}" --replicates 100 --draws 200 --tune 200 --out negbin-rw-factor || true
 # covariates (100 replicates): two time-varying covariates in the template panel, covariate_coef ranked
 staggered sbc --model negbin-rw --covariates 2 "${common[@]}" --replicates 100 --draws 200 --tune 200 --out negbin-rw-covariates || true
+# unit-specific seasonality (session 18; 100 replicates on quarters, so that units have seasons)
+staggered sbc --model negbin-rw-season.toml --replicates 100 --units 20 --groups 3 --periods 24 --freq quarter --draws 200 --tune 200 --workers 2 --seed 2026 --no-progress --out negbin-rw-season || true
 # the joint model of two outcomes (session 13: through the sweep runner, compiled once per worker)
 staggered sbc --outcomes 2 --replicates 200 --units 16 --periods 8 --draws 200 --tune 300 --workers 2 --seed 2026 --no-progress --out joint-two-outcomes || true
