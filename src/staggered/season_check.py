@@ -74,11 +74,20 @@ class SeasonCheck:
 def _two_way_residuals(
     value: np.ndarray, unit: np.ndarray, period: np.ndarray, iterations: int = 50
 ) -> np.ndarray:
-    """``value`` less unit and period means (alternating projections, unbalanced cells)."""
+    """``value`` less unit and period means (alternating projections, unbalanced cells).
+
+    Only the units and periods that have cells are indexed, so empty ones never divide.
+    """
+
+    def means(index: np.ndarray, r: np.ndarray) -> np.ndarray:
+        counts = np.bincount(index)
+        sums = np.bincount(index, r)
+        return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)[index]
+
     r = value - value.mean()
     for _ in range(iterations):
-        r = r - (np.bincount(unit, r) / np.bincount(unit))[unit]
-        r = r - (np.bincount(period, r) / np.bincount(period))[period]
+        r = r - means(unit, r)
+        r = r - means(period, r)
     return r
 
 
