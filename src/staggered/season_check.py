@@ -76,7 +76,8 @@ def _two_way_residuals(
 ) -> np.ndarray:
     """``value`` less unit and period means (alternating projections, unbalanced cells).
 
-    Only the units and periods that have cells are indexed, so empty ones never divide.
+    Only the units and periods that have cells are indexed (the design refuses periods
+    without untreated cells; the guard keeps the division safe all the same).
     """
 
     def means(index: np.ndarray, r: np.ndarray) -> np.ndarray:
