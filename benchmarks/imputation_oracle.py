@@ -19,6 +19,7 @@ can be compared on the same panels and seeds.
     python benchmarks/imputation_oracle.py q14-delayed-smooth-pop q01-delayed --seeds 30
     python benchmarks/imputation_oracle.py y11-jcurve-smooth --seeds 40 --no-unit-trends
     python benchmarks/imputation_oracle.py m14-smooth-null --window 1,2 --late-years 0
+    python benchmarks/imputation_oracle.py m13-unit-season --unit-season --late-years 0 --seeds 10
 """
 
 from __future__ import annotations
@@ -43,25 +44,36 @@ def _wide(gen: dgp.GeneratedPanel, column: str) -> np.ndarray:
 
 
 def _design_matrix(
-    ui: np.ndarray, pi: np.ndarray, t: np.ndarray, n: int, T: int, unit_trends: bool = True
+    ui: np.ndarray,
+    pi: np.ndarray,
+    t: np.ndarray,
+    n: int,
+    T: int,
+    unit_trends: bool = True,
+    harmonics: np.ndarray | None = None,
 ):
-    """Unit dummies, period dummies (less the first) and, optionally, unit trends."""
+    """Unit dummies, period dummies (less the first), optionally unit trends and, with
+    ``harmonics`` (periods x k), each unit's own coefficient on each harmonic."""
     rows = np.arange(ui.size)
     ones = np.ones(ui.size)
     units = sp.csr_matrix((ones, (rows, ui)), shape=(ui.size, n))
     periods = sp.csr_matrix((ones, (rows, pi)), shape=(ui.size, T))[:, 1:]
-    if not unit_trends:
-        return sp.hstack([units, periods]).tocsr()
-    trends = sp.csr_matrix((t[pi], (rows, ui)), shape=(ui.size, n))
-    return sp.hstack([units, periods, trends]).tocsr()
+    blocks = [units, periods]
+    if unit_trends:
+        blocks.append(sp.csr_matrix((t[pi], (rows, ui)), shape=(ui.size, n)))
+    for k in range(0 if harmonics is None else harmonics.shape[1]):
+        blocks.append(sp.csr_matrix((harmonics[pi, k], (rows, ui)), shape=(ui.size, n)))
+    return sp.hstack(blocks).tocsr()
 
 
 def imputation_errors(
-    cfg: dgp.PanelConfig, observed: bool, unit_trends: bool = True
+    cfg: dgp.PanelConfig, observed: bool, unit_trends: bool = True, unit_season: bool = False
 ) -> dict[int, float]:
     """Estimate minus truth of the pooled relative effect at each event time.
 
-    ``unit_trends=False`` imputes from unit and period effects alone (two-way fixed effects).
+    ``unit_trends=False`` imputes from unit and period effects alone (two-way fixed effects);
+    ``unit_season=True`` adds each unit's own annual harmonic (cos, sin), as the model's
+    ``unit_season = 1``.
     """
     gen = dgp.generate(cfg)
     lat = gen.latent
@@ -77,11 +89,22 @@ def imputation_errors(
     t = t - t.mean()
     log_rate = np.log((y + 0.5) / pop) if observed else np.log(mu0 / pop)
     ui, pi = np.nonzero(~treated)
-    design = _design_matrix(ui, pi, t, n, T, unit_trends)
-    coef = lsqr(design, log_rate[ui, pi], atol=1e-12, btol=1e-12, iter_lim=50000)[0]
+    years = np.arange(T) / cfg.periods_per_year
+    harmonics = (
+        np.column_stack([np.cos(2 * np.pi * years), np.sin(2 * np.pi * years)])
+        if unit_season
+        else None
+    )
+    design = _design_matrix(ui, pi, t, n, T, unit_trends, harmonics)
+    coef = lsqr(design, log_rate[ui, pi], atol=1e-12, btol=1e-12, iter_lim=100000)[0]
     alpha, gamma = coef[:n], np.concatenate([[0.0], coef[n : n + T - 1]])
-    beta = coef[n + T - 1 :] if unit_trends else np.zeros(n)
-    imputed = np.exp(alpha[:, None] + gamma[None, :] + beta[:, None] * t[None, :]) * pop
+    rest = coef[n + T - 1 :]
+    beta = rest[:n] if unit_trends else np.zeros(n)
+    log_imputed = alpha[:, None] + gamma[None, :] + beta[:, None] * t[None, :]
+    if harmonics is not None:
+        own = rest[n:] if unit_trends else rest
+        log_imputed = log_imputed + own.reshape(2, n).T @ harmonics.T
+    imputed = np.exp(log_imputed) * pop
     errors = {}
     for e in np.unique(et[treated]):
         cells = treated & (et == e)
@@ -139,12 +162,21 @@ def main(argv: list[str] | None = None) -> None:
         help="run both designs: with unit trends and without (two-way fixed effects)",
     )
     ap.add_argument(
+        "--unit-season",
+        action="store_true",
+        help="also run each design with each unit's own annual harmonic (unit_season = 1)",
+    )
+    ap.add_argument(
         "--window",
         metavar="PRE,POST",
         help="also print the noise's difference in differences (years before, after adoption)",
     )
     args = ap.parse_args(argv)
-    designs = [True, False] if args.no_unit_trends else [True]
+    designs = [
+        (trends, season)
+        for trends in ([True, False] if args.no_unit_trends else [True])
+        for season in ([False, True] if args.unit_season else [False])
+    ]
     for name in args.panels:
         cfg = dgp.get(name)
         late = int(round(args.late_years * cfg.periods_per_year))
@@ -155,13 +187,19 @@ def main(argv: list[str] | None = None) -> None:
                 f"{cfg.name}: the noise's difference in differences, {post:g} years after "
                 f"adoption against {pre:g} before: {100 * mean:+.2f} points (se {100 * se:.2f})"
             )
-        for trends in designs:
-            label = "unit trends" if trends else "no unit trends"
+        for trends, season in designs:
+            label = ("unit trends" if trends else "no unit trends") + (
+                ", unit seasonality" if season else ""
+            )
 
             def err(
-                c: dgp.PanelConfig, observed: bool, trends: bool = trends, late: int = late
+                c: dgp.PanelConfig,
+                observed: bool,
+                trends: bool = trends,
+                season: bool = season,
+                late: int = late,
             ) -> float:
-                return late_error(imputation_errors(c, observed, trends), late)
+                return late_error(imputation_errors(c, observed, trends, season), late)
 
             this = {observed: err(cfg, observed) for observed in (False, True)}
             print(

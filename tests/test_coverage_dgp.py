@@ -249,3 +249,18 @@ def test_imputation_oracle_is_exact_on_linear_trends_and_not_on_smooth_ones():
     assert -0.008 < delayed < -0.003
     mean, se = oracle.window_difference(null, 1, 2)
     assert abs(mean) > 1e-3 and se > 0
+
+
+def test_imputation_oracle_with_unit_harmonics_is_exact_on_unit_seasonality():
+    """m13's seasonal amplitudes differ by unit: without each unit's own harmonic the expected
+    counts are imputed with an error at single event times; with it, to rounding."""
+    spec = importlib.util.spec_from_file_location(
+        "imputation_oracle", _PATH.parent / "imputation_oracle.py"
+    )
+    oracle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(oracle)
+    cfg = dgp.small(dgp.get("m13-unit-season"), n_units=30)
+    common = oracle.imputation_errors(cfg, observed=False)
+    assert max(abs(v) for v in common.values()) > 0.01
+    own = oracle.imputation_errors(cfg, observed=False, unit_season=True)
+    assert max(abs(v) for v in own.values()) < 1e-6
