@@ -139,6 +139,26 @@ def test_process_pool_gives_the_serial_results():
     assert run_sweep(draw_task, items(), backend="processes", workers=2, progress=False) == serial
 
 
+def test_local_cluster_starts_while_another_holds_the_dashboard_port():
+    """A second sweep (or any server on 8787) must not stop a LocalCluster: with the port
+    taken, Dask warns and pytest turns the warning into an error, as in one CI run."""
+    import socket
+
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:
+        pass  # something already holds it: the same test
+    try:
+        serial = run_sweep(draw_task, items("ab"), progress=False)
+        assert run_sweep(draw_task, items("ab"), backend="dask", workers=1, progress=False) == (
+            serial
+        )
+    finally:
+        holder.close()
+
+
 # SBC through the runner: a 2-worker LocalCluster gives the serial ranks, and a resumed run too
 SBC = {
     "replicates": 3,

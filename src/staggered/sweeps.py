@@ -253,7 +253,9 @@ def _run_dask(task, todo, record, *, workers, scheduler) -> None:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            # a free port for the scheduler's HTTP server: with None it still tries 8787 and,
+            # if another cluster holds it, warns (an error under warnings-as-errors)
+            dashboard_address=":0",
             silence_logs=logging.WARNING,
             env=dict(WORKER_ENV),
         )
