@@ -264,3 +264,35 @@ def test_imputation_oracle_with_unit_harmonics_is_exact_on_unit_seasonality():
     assert max(abs(v) for v in common.values()) > 0.01
     own = oracle.imputation_errors(cfg, observed=False, unit_season=True)
     assert max(abs(v) for v in own.values()) < 1e-6
+
+
+def test_known_counterfactual_estimators_err_by_noise_and_weighting_only():
+    """Handed the expected untreated counts, the count-weighted estimator is exact without
+    noise; the equal-weighted one errs only by weighting sites equally (none when every site
+    has the same effect, 0.7 points where effects are larger in smaller sites); with noise,
+    the count-weighted error has the spread the generator's noise implies."""
+    spec = importlib.util.spec_from_file_location(
+        "known_counterfactual", _PATH.parent / "known_counterfactual.py"
+    )
+    known = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(known)
+    sized = dgp.get("y16-size-heterogeneity")
+    exact = known.known_counterfactual_errors(dgp.generate(sized, noiseless=True))
+    assert exact["count_weighted"].abs().max() < 1e-12
+    assert exact["equal_weighted"].abs().max() > 0.005
+    same = replace(sized, unit_sd=0.0, group_sd=0.0, size_corr=0.0)
+    homogeneous = known.known_counterfactual_errors(dgp.generate(same, noiseless=True))
+    assert homogeneous["equal_weighted"].abs().max() < 5e-4
+    # negative-binomial noise: var(y) = mu + cv^2 mu^2 per cell, so the count-weighted error
+    # at e has sd sqrt(sum var) / sum mu0; its z-scores over 9 event times have rms near 1
+    # (a model of the noise without the cv^2 term would put it near 3)
+    cfg = dgp.get("y14-population-change")
+    gen = dgp.generate(cfg)
+    err = known.known_counterfactual_errors(gen)["count_weighted"]
+    lat = gen.latent
+    cells = (lat["event_time"] >= 0) & lat["observed"]
+    e = lat["event_time"][cells]
+    mu0, mu1 = lat["mu0"][cells], lat["mu1"][cells]
+    var = pd.Series(mu1 + cfg.overdispersion**2 * mu1**2).groupby(e).sum()
+    z = err / (np.sqrt(var) / pd.Series(mu0).groupby(e).sum())
+    assert 0.4 < float(np.sqrt(np.mean(z**2))) < 1.7

@@ -1,0 +1,140 @@
+"""How low can the RMSE ratio to Callaway & Sant'Anna go? Estimators that know the counterfactual.
+
+The coverage study's accuracy target asks for a pooled RMSE at most half of Callaway &
+Sant'Anna's. Part of every estimator's error is the treated cells' own noise, which no
+counterfactual removes. This script scores two estimators that are handed each treated
+cell's **expected untreated count** ``mu0`` by the generator (no counterfactual error at all):
+
+- ``known, count-weighted``: ``sum y / sum mu0 - 1`` over the treated cells observed at event
+  time e, the estimand's own form; its error is the treated cells' noise alone;
+- ``known, equal-weighted``: ``exp(mean log((y + 0.5) / mu0)) - 1``, the units weighted
+  equally as Callaway & Sant'Anna's regression on log rates weights them (less noise when
+  populations differ, at the cost of a different weighting of the sites' effects),
+
+and divides their RMSE (over the event times Callaway & Sant'Anna report, as in the study) by
+Callaway & Sant'Anna's on the same panel. Where even these ratios are above 0.5, no estimator
+that treats each event time on its own can meet the target; only smoothing over event times
+or shrinking sites towards each other can. No MCMC; a second or two a panel (needs the
+``bench`` extra).
+
+    python benchmarks/known_counterfactual.py y14-population-change y10-delayed-quadratic
+    python benchmarks/known_counterfactual.py --heterogeneous --freq year --seeds 10 \
+        --json benchmarks/out/known_counterfactual.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import coverage_dgp as dgp  # noqa: E402
+from coverage_study import cs_relative  # noqa: E402
+from imputation_oracle import _wide  # noqa: E402
+
+
+def known_counterfactual_errors(gen: dgp.GeneratedPanel) -> pd.DataFrame:
+    """Estimate minus truth of the pooled relative effect by event time, both estimators.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by event time, columns ``count_weighted`` and ``equal_weighted``.
+    """
+    lat = gen.latent
+    mu0, mu1, et = lat["mu0"], lat["mu1"], lat["event_time"]
+    y = _wide(gen, "admissions")
+    cells = (et >= 0) & lat["observed"]
+    e = et[cells]
+    truth = pd.Series(mu1[cells]).groupby(e).sum() / pd.Series(mu0[cells]).groupby(e).sum() - 1
+    count_weighted = pd.Series(y[cells]).groupby(e).sum() / pd.Series(mu0[cells]).groupby(e).sum()
+    log_ratio = pd.Series(np.log((y[cells] + 0.5) / mu0[cells])).groupby(e).mean()
+    return pd.DataFrame(
+        {
+            "count_weighted": count_weighted - 1 - truth,
+            "equal_weighted": np.expm1(log_ratio) - truth,
+        }
+    )
+
+
+def score(cfg: dgp.PanelConfig) -> dict:
+    """RMSE of both known-counterfactual estimators and of Callaway & Sant'Anna, one panel."""
+    gen = dgp.generate(cfg)
+    known = known_counterfactual_errors(gen)
+    truth = gen.truth[gen.truth["scope"] == "pooled"].set_index("event_time")["value"]
+    cs = cs_relative(gen.panel, gen.columns)
+    if cs is None:
+        raise SystemExit("Callaway & Sant'Anna needs the bench extra: pip install -e '.[bench]'")
+    times = [e for e in known.index if e in cs.index]
+    cs_rmse = float(np.sqrt(np.mean((cs[times] - truth[times]) ** 2)))
+    out = {"panel": cfg.name, "freq": cfg.freq, "event_times": len(times), "cs_rmse": cs_rmse}
+    for col in known:
+        rmse = float(np.sqrt(np.mean(known.loc[times, col] ** 2)))
+        out[f"{col}_rmse"], out[f"{col}_ratio"] = rmse, rmse / cs_rmse
+    return out
+
+
+def _designs(args) -> list[str]:
+    names = list(args.panels)
+    if args.heterogeneous:
+        names += [c.name for c in dgp.GRID if c.heterogeneous_or_delayed and not c.is_null]
+    if args.freq:
+        names = [n for n in names if dgp.get(n).freq == args.freq]
+    if not names:
+        raise SystemExit("no panels: name some, or pass --heterogeneous")
+    return list(dict.fromkeys(names))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("panels", nargs="*", help="grid panel names (name@SEED allowed)")
+    ap.add_argument(
+        "--heterogeneous",
+        action="store_true",
+        help="add every grid design with site heterogeneity or a delayed effect (the target's)",
+    )
+    ap.add_argument("--freq", choices=("year", "quarter", "month"), help="keep one frequency")
+    ap.add_argument("--seeds", type=int, default=0, help="also score each on N other seeds")
+    ap.add_argument("--json", type=Path, help="write every panel's scores here")
+    args = ap.parse_args(argv)
+    rows = []
+    print(f"{'panel':<28} {'seeds':>5}  ratio to CS: count-weighted, equal-weighted (median)")
+    for name in _designs(args):
+        cfg = dgp.get(name)
+        cfgs = [cfg] + [
+            replace(cfg, name=f"{cfg.name}@{1000 + s}", seed=1000 + s) for s in range(args.seeds)
+        ]
+        scores = [score(c) for c in cfgs]
+        rows += scores
+        med = {
+            k: np.median([s[f"{k}_ratio"] for s in scores])
+            for k in ("count_weighted", "equal_weighted")
+        }
+        own = scores[0]
+        print(
+            f"{cfg.name:<28} {len(scores):>5}  own seed {own['count_weighted_ratio']:.2f}, "
+            f"{own['equal_weighted_ratio']:.2f}; median {med['count_weighted']:.2f}, "
+            f"{med['equal_weighted']:.2f}",
+            flush=True,
+        )
+    for key in ("count_weighted", "equal_weighted"):
+        own = [r[f"{key}_ratio"] for r in rows if "@" not in r["panel"]]
+        every = [r[f"{key}_ratio"] for r in rows]
+        print(
+            f"{key}: median ratio {np.median(own):.2f} over the designs' own seeds, "
+            f"{np.median(every):.2f} over all {len(every)} panels; at most 0.5 on "
+            f"{sum(v <= 0.5 for v in every)} of {len(every)}"
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
