@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from statistics import NormalDist
 
 import coverage_dgp as dgp
 import numpy as np
@@ -18,6 +19,21 @@ FLAG = 0.95  # a null panel "finds" an effect when P(reduction) or P(rise) excee
 
 def _fmt(x, spec: str) -> str:
     return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, spec)
+
+
+def error_to_sd(result: dict) -> float:
+    """Root mean square over pooled event times of (posterior mean - truth) / posterior sd.
+
+    The sd is read from the interval's width as if normal. Near 1: the intervals are as wide
+    as the errors need; well below 1: wider than needed (coverage near 1 whatever the level);
+    above 1: too narrow, or the estimate is biased.
+    """
+    pooled = result.get("pooled") or []
+    if not pooled:
+        return float("nan")
+    half = NormalDist().inv_cdf(0.5 + LEVEL / 2)
+    z = [2 * half * (p["mean"] - p["truth"]) / (p["upper"] - p["lower"]) for p in pooled]
+    return float(np.sqrt(np.mean(np.square(z))))
 
 
 def table(results: list[dict]) -> pd.DataFrame:
@@ -42,6 +58,7 @@ def table(results: list[dict]) -> pd.DataFrame:
                 "pooled RMSE": _fmt(r.get("pooled_rmse"), ".4f"),
                 "CS RMSE": _fmt(r.get("cs_rmse"), ".4f"),
                 "ratio": _fmt(r.get("ratio"), ".2f"),
+                "error/sd": _fmt(error_to_sd(r), ".2f"),
                 "null flag": flag,
                 "R-hat": _fmt(r.get("max_rhat"), ".3f"),
                 "min ESS": _fmt(r.get("min_ess_bulk"), ".0f"),
@@ -79,6 +96,13 @@ def summary(results: list[dict]) -> dict:
         "median": float(np.median(ratios)) if ratios.size else float("nan"),
         "geometric_mean": float(np.exp(np.log(ratios).mean())) if ratios.size else float("nan"),
         "staggered_better": int((ratios < 1).sum()),
+    }
+    z = np.array([error_to_sd(r) for r in ok])
+    z = z[np.isfinite(z)]
+    out["pooled_error_to_sd"] = {
+        "panels": int(z.size),
+        "median": float(np.median(z)) if z.size else float("nan"),
+        "above_1": int((z > 1).sum()),
     }
     nulls = [r for r in ok if r["null"]]
     selected = [r for r in nulls if _selected_after_high_year(r["panel"])]
@@ -139,6 +163,12 @@ def _print_summary(s: dict) -> None:
         f"pooled RMSE ratio staggered / CS on {rr['panels']} heterogeneous or delayed panels: "
         f"median {_fmt(rr['median'], '.2f')}, geometric mean {_fmt(rr['geometric_mean'], '.2f')}"
         f", staggered lower on {rr['staggered_better']}"
+    )
+    ez = s["pooled_error_to_sd"]
+    print(
+        f"pooled error / posterior sd (rms over event times) on {ez['panels']} panels: median "
+        f"{_fmt(ez['median'], '.2f')}, above 1 on {ez['above_1']} (near 1: intervals as wide as "
+        "the errors need; below: wider)"
     )
     nl = s["null_panels"]
     found = ", ".join(nl["false_findings"]) or "none"

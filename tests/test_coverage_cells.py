@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 _BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -172,6 +173,33 @@ def test_combined_runs_keep_the_latest_result_per_panel(tmp_path):
     assert s["null_panels"]["panels"] == 2
     assert s["null_panels"]["with_selection"] == 1
     assert s["null_panels"]["with_selection_false_findings"] == ["y07-null-rtm-0.7"]
+
+
+def test_error_to_sd_reads_interval_widths_against_errors():
+    """Errors of one posterior sd at every event time give 1; half an sd gives 0.5; a panel
+    without pooled rows gives nan and is left out of the summary's median."""
+    study = _study()
+    report = _bench_module("coverage_report")
+    half = 1.6448536269514722  # the 95% normal quantile: a 90% interval is mean +- half sd
+    pooled = [
+        {
+            "event_time": e,
+            "truth": 0.0,
+            "mean": sign * 0.01,
+            "lower": sign * 0.01 - half * 0.01,
+            "upper": sign * 0.01 + half * 0.01,
+        }
+        for e, sign in enumerate([1, -1, 1])
+    ]
+    one = {**_result("y01-delayed", 1.0), "pooled": pooled}
+    assert report.error_to_sd(one) == pytest.approx(1.0)
+    narrow = [{**p, "mean": p["mean"] / 2} for p in pooled]
+    assert report.error_to_sd({"pooled": narrow}) == pytest.approx(0.5)
+    assert np.isnan(report.error_to_sd(_result("q03-null", 0.9)))
+    s = study.summary(
+        [one, {**_result("q01-delayed", 1.0), "pooled": narrow}, _result("q03-null", 0.9)]
+    )
+    assert s["pooled_error_to_sd"] == {"panels": 2, "median": pytest.approx(0.75), "above_1": 0}
 
 
 def test_late_bias_variants_change_only_what_they_name():
