@@ -296,3 +296,29 @@ def test_known_counterfactual_estimators_err_by_noise_and_weighting_only():
     var = pd.Series(mu1 + cfg.overdispersion**2 * mu1**2).groupby(e).sum()
     z = err / (np.sqrt(var) / pd.Series(mu0).groupby(e).sum())
     assert 0.4 < float(np.sqrt(np.mean(z**2))) < 1.7
+
+
+def test_known_counterfactual_smoother_keeps_exact_curves_and_removes_noise():
+    """The random-walk smoother returns a noise-free curve unchanged and, on a flat curve
+    with known noise, at least halves the error."""
+    spec = importlib.util.spec_from_file_location(
+        "known_counterfactual", _PATH.parent / "known_counterfactual.py"
+    )
+    known = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(known)
+    curve = np.array([0.0, -0.002, -0.01, -0.025, -0.04, -0.05, -0.052])
+    exact = known.random_walk_smooth(curve, np.full(curve.size, 1e-14))
+    np.testing.assert_allclose(exact, curve, atol=1e-6)
+    rng = np.random.default_rng(3)
+    flat = np.full(9, -0.03)
+    errors = [rng.normal(0.0, 0.005, flat.size) for _ in range(20)]
+    raw = np.sqrt(np.mean(np.square(errors)))
+    smoothed = np.sqrt(
+        np.mean(
+            [
+                np.square(known.random_walk_smooth(flat + e, np.full(flat.size, 0.005**2)) - flat)
+                for e in errors
+            ]
+        )
+    )
+    assert smoothed < 0.5 * raw
