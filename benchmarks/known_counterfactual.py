@@ -18,12 +18,16 @@ cell's **expected untreated count** ``mu0`` by the generator (no counterfactual 
 and divides their RMSE (over the event times Callaway & Sant'Anna report, as in the study) by
 Callaway & Sant'Anna's on the same panel. Where the first two ratios are above 0.5, no
 estimator that treats each event time on its own can meet the target; the third is about what
-the model's smoothing adds with a perfect counterfactual. No MCMC; a second or two a panel
-(needs the ``bench`` extra).
+the model's smoothing adds with a perfect counterfactual. ``--imputation`` adds estimators
+that must learn the counterfactual, as the model does: least-squares imputation from untreated
+cells (``imputation_oracle.py``; balanced panels only) with unit trends and without (two-way
+fixed effects), each raw and smoothed the same way. No MCMC; a second or two a panel (needs
+the ``bench`` extra).
 
     python benchmarks/known_counterfactual.py y14-population-change y10-delayed-quadratic
     python benchmarks/known_counterfactual.py --heterogeneous --freq year --seeds 10 \
         --json benchmarks/out/known_counterfactual.json
+    python benchmarks/known_counterfactual.py --heterogeneous --freq year --imputation
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import coverage_dgp as dgp  # noqa: E402
 from coverage_study import cs_relative  # noqa: E402
-from imputation_oracle import _wide  # noqa: E402
+from imputation_oracle import _wide, imputation_errors  # noqa: E402
 
 STEP_GRID = np.geomspace(1e-4, 0.1, 40)  # random-walk step sds tried by the smoother
 START_SD = 0.1  # sd of the curve's first value (the model's effect_start_sd)
@@ -76,6 +80,14 @@ def random_walk_smooth(estimate: np.ndarray, variance: np.ndarray) -> np.ndarray
     return smoothed
 
 
+def _pooled_cells(gen: dgp.GeneratedPanel):
+    """Event time, mu0, mu1 and observed count of the treated cells that the truth counts."""
+    lat = gen.latent
+    cells = (lat["event_time"] >= 0) & lat["observed"]
+    y = _wide(gen, "admissions")
+    return lat["event_time"][cells], lat["mu0"][cells], lat["mu1"][cells], y[cells]
+
+
 def known_counterfactual_errors(gen: dgp.GeneratedPanel) -> pd.DataFrame:
     """Estimate minus truth of the pooled relative effect by event time, each estimator.
 
@@ -83,42 +95,61 @@ def known_counterfactual_errors(gen: dgp.GeneratedPanel) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by event time, columns ``count_weighted``, ``equal_weighted`` and
-        ``smoothed``.
+        ``smoothed``; and ``truth`` and ``variance`` (the count-weighted estimate's noise
+        variance) for the smoother of other estimators.
     """
-    lat = gen.latent
-    mu0, mu1, et = lat["mu0"], lat["mu1"], lat["event_time"]
-    y = _wide(gen, "admissions")
-    cells = (et >= 0) & lat["observed"]
-    e = et[cells]
-    total0 = pd.Series(mu0[cells]).groupby(e).sum()
-    truth = pd.Series(mu1[cells]).groupby(e).sum() / total0 - 1
-    count_weighted = pd.Series(y[cells]).groupby(e).sum() / total0 - 1
-    log_ratio = pd.Series(np.log((y[cells] + 0.5) / mu0[cells])).groupby(e).mean()
+    e, mu0, mu1, y = _pooled_cells(gen)
+    total0 = pd.Series(mu0).groupby(e).sum()
+    truth = pd.Series(mu1).groupby(e).sum() / total0 - 1
+    count_weighted = pd.Series(y).groupby(e).sum() / total0 - 1
+    log_ratio = pd.Series(np.log((y + 0.5) / mu0)).groupby(e).mean()
     # the count-weighted estimate's variance at e: the cells' noise around mu1, over total0^2
-    variance = pd.Series(noise_variance(gen.config, mu1[cells])).groupby(e).sum() / total0**2
+    variance = pd.Series(noise_variance(gen.config, mu1)).groupby(e).sum() / total0**2
     smoothed = random_walk_smooth(count_weighted.to_numpy(), variance.to_numpy())
     return pd.DataFrame(
         {
             "count_weighted": count_weighted - truth,
             "equal_weighted": np.expm1(log_ratio) - truth,
             "smoothed": smoothed - truth,
+            "truth": truth,
+            "variance": variance,
         }
     )
 
 
-def score(cfg: dgp.PanelConfig) -> dict:
-    """RMSE of the known-counterfactual estimators and of Callaway & Sant'Anna, one panel."""
+def imputed_errors(cfg: dgp.PanelConfig, truth: pd.Series, variance: pd.Series) -> pd.DataFrame:
+    """Errors of least-squares imputation, with and without unit trends, raw and smoothed
+    (with the treated cells' noise ``variance``, which leaves out the imputation's own)."""
+    out = {}
+    for trends, label in ((True, "imputed_trends"), (False, "imputed_twfe")):
+        err = pd.Series(imputation_errors(cfg, observed=True, unit_trends=trends))
+        err = err.reindex(truth.index)
+        out[label] = err
+        # smooth the estimates, not the errors: the walk follows the truth's shape
+        smoothed = random_walk_smooth((truth + err).to_numpy(), variance.to_numpy())
+        out[f"{label}_smoothed"] = smoothed - truth
+    return pd.DataFrame(out)
+
+
+def score(cfg: dgp.PanelConfig, imputation: bool = False) -> dict:
+    """RMSE of the reference estimators and of Callaway & Sant'Anna, one panel."""
     gen = dgp.generate(cfg)
-    known = known_counterfactual_errors(gen)
+    errors = known_counterfactual_errors(gen)
+    if imputation:
+        if gen.latent["observed"].all():
+            errors = errors.join(imputed_errors(cfg, errors["truth"], errors["variance"]))
+        else:
+            print(f"  {cfg.name}: unbalanced, no imputation estimators", flush=True)
+    errors = errors.drop(columns=["truth", "variance"])
     truth = gen.truth[gen.truth["scope"] == "pooled"].set_index("event_time")["value"]
     cs = cs_relative(gen.panel, gen.columns)
     if cs is None:
         raise SystemExit("Callaway & Sant'Anna needs the bench extra: pip install -e '.[bench]'")
-    times = [e for e in known.index if e in cs.index]
+    times = [e for e in errors.index if e in cs.index]
     cs_rmse = float(np.sqrt(np.mean((cs[times] - truth[times]) ** 2)))
     out = {"panel": cfg.name, "freq": cfg.freq, "event_times": len(times), "cs_rmse": cs_rmse}
-    for col in known:
-        rmse = float(np.sqrt(np.mean(known.loc[times, col] ** 2)))
+    for col in errors:
+        rmse = float(np.sqrt(np.mean(errors.loc[times, col] ** 2)))
         out[f"{col}_rmse"], out[f"{col}_ratio"] = rmse, rmse / cs_rmse
     return out
 
@@ -134,6 +165,11 @@ def _designs(args) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _median(scores: list[dict], key: str) -> str:
+    values = [s[f"{key}_ratio"] for s in scores if f"{key}_ratio" in s]
+    return f"{np.median(values):.2f}" if values else "-"
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("panels", nargs="*", help="grid panel names (name@SEED allowed)")
@@ -144,24 +180,34 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--freq", choices=("year", "quarter", "month"), help="keep one frequency")
     ap.add_argument("--seeds", type=int, default=0, help="also score each on N other seeds")
+    ap.add_argument(
+        "--imputation", action="store_true", help="add least-squares imputation estimators"
+    )
     ap.add_argument("--json", type=Path, help="write every panel's scores here")
     args = ap.parse_args(argv)
     rows = []
-    keys = ("count_weighted", "equal_weighted", "smoothed")
-    print(f"{'panel':<28} {'seeds':>5}  ratio to CS: count-weighted, equal-weighted, smoothed")
+    keys = ["count_weighted", "equal_weighted", "smoothed"]
+    if args.imputation:
+        keys += [
+            "imputed_trends",
+            "imputed_trends_smoothed",
+            "imputed_twfe",
+            "imputed_twfe_smoothed",
+        ]
+    print(f"{'panel':<28} {'seeds':>5}  ratio to CS: {', '.join(keys)}")
     for name in _designs(args):
         cfg = dgp.get(name)
         cfgs = [cfg] + [
             replace(cfg, name=f"{cfg.name}@{1000 + s}", seed=1000 + s) for s in range(args.seeds)
         ]
-        scores = [score(c) for c in cfgs]
+        scores = [score(c, args.imputation) for c in cfgs]
         rows += scores
-        own = ", ".join(f"{scores[0][f'{k}_ratio']:.2f}" for k in keys)
-        med = ", ".join(f"{np.median([s[f'{k}_ratio'] for s in scores]):.2f}" for k in keys)
+        own = ", ".join(_median([scores[0]], k) for k in keys)
+        med = ", ".join(_median(scores, k) for k in keys)
         print(f"{cfg.name:<28} {len(scores):>5}  own seed {own}; median {med}", flush=True)
     for key in keys:
-        own = [r[f"{key}_ratio"] for r in rows if "@" not in r["panel"]]
-        every = [r[f"{key}_ratio"] for r in rows]
+        own = [r[f"{key}_ratio"] for r in rows if "@" not in r["panel"] and f"{key}_ratio" in r]
+        every = [r[f"{key}_ratio"] for r in rows if f"{key}_ratio" in r]
         print(
             f"{key}: median ratio {np.median(own):.2f} over the designs' own seeds, "
             f"{np.median(every):.2f} over all {len(every)} panels; at most 0.5 on "
