@@ -113,10 +113,11 @@ def test_programme_deviations_sum_to_zero_with_the_stated_spread():
     assert delta[:, :, 0].std() == pytest.approx(expected, rel=0.08)
 
 
-def _fake_sampler(divergences: dict, runs: dict | None = None):
+def _fake_sampler(divergences: dict, runs: dict | None = None, stuck: dict | None = None):
     """A stand-in for ``sample_model``: divergences by the walk form of the model it is given.
 
-    ``runs``: draws per chain run by form (recorded as a thinned fit records them).
+    ``runs``: draws per chain run by form (recorded as a thinned fit records them);
+    ``stuck``: by form, how far apart the two chains sit (in posterior sds; 0: they mix).
     """
     import arviz as az
 
@@ -129,8 +130,9 @@ def _fake_sampler(divergences: dict, runs: dict | None = None):
         rng = np.random.default_rng(len(seen))
         diverging = np.zeros((2, 50), dtype=bool)
         diverging.flat[: divergences[form]] = True
+        shift = (stuck or {}).get(form, 0.0) * np.array([[0.0], [1.0]])
         idata = az.from_dict(
-            posterior={"mu_alpha": rng.normal(size=(2, 50))},
+            posterior={"mu_alpha": rng.normal(size=(2, 50)) + shift},
             sample_stats={"diverging": diverging},
         )
         if runs:
@@ -186,6 +188,38 @@ def test_auto_walk_compares_divergences_per_draw_run(monkeypatch):
 
     text = walk_refit_text(result.diagnostics)
     assert "centred 3 in 50 draws per chain, non-centred 5 in 150)" in text
+
+
+@pytest.mark.parametrize(
+    ("stuck", "divergences", "kept"),
+    [
+        ({"centred": 3.0, "non-centred": 0.0}, {"centred": 0, "non-centred": 0}, "non-centred"),
+        # the non-centred fit mixes but diverges: the centred one is kept
+        ({"centred": 3.0, "non-centred": 0.0}, {"centred": 0, "non-centred": 2}, "centred"),
+        # neither mixes: the lower worst R-hat is kept
+        ({"centred": 3.0, "non-centred": 1.5}, {"centred": 0, "non-centred": 0}, "non-centred"),
+        ({"centred": 1.5, "non-centred": 3.0}, {"centred": 0, "non-centred": 0}, "centred"),
+    ],
+)
+def test_auto_walk_refits_non_centred_when_the_centred_walk_did_not_mix(
+    monkeypatch, stuck, divergences, kept
+):
+    """No divergence, but R-hat fails (chains apart, as ``sigma_theta`` on ``m12``): refit."""
+    fit_module = importlib.import_module("staggered.fit")
+    sample, seen = _fake_sampler(divergences, stuck=stuck)
+    monkeypatch.setattr(fit_module, "sample_model", sample)
+    result = fit_module.fit_design(_design(), "negbin-rw", random_seed=1, warn=False)
+    assert seen == ["centred", "non-centred"]
+    d = result.diagnostics
+    assert d["pooled_walk"] == kept and result.spec.pooled_walk == kept
+    assert d["walk_refit"] == "mixing"
+    assert d["walk_max_rhat"]["centred"] > 1.01
+    assert d["max_rhat"] == pytest.approx(d["walk_max_rhat"][kept])  # the kept fit's own
+    from staggered.diagnostics_text import walk_refit_text
+
+    text = walk_refit_text(d)
+    assert "did not mix" in text and f"{kept} kept" in text
+    assert f"R-hat: centred {d['walk_max_rhat']['centred']:.3f}" in text
 
 
 def test_fixed_walk_is_never_refitted(monkeypatch):

@@ -23,9 +23,11 @@ def walk_refit_text(diagnostics: dict) -> str:
     """What :func:`staggered.fit_design`'s pooled-walk refit did, for the summary and report.
 
     For example ``"; pooled walk refitted, non-centred kept (same model; divergences: centred
-    12 in 1000 draws per chain, non-centred 0 in 1500)"``. Empty unless the pooled walk was
-    refitted (``pooled_walk="auto"``); fits saved before ``walk_draws_run`` was recorded give
-    the counts alone.
+    12 in 1000 draws per chain, non-centred 0 in 1500)"``, or after a centred fit that did not
+    mix ``"; pooled walk refitted, the centred one did not mix: non-centred kept (same model;
+    worst R-hat: centred 1.022, non-centred 1.006; divergences: ...)"``. Empty unless the pooled
+    walk was refitted (``pooled_walk="auto"``); fits saved before ``walk_draws_run`` was
+    recorded give the counts alone.
     """
     counts = diagnostics.get("walk_divergences")
     if not counts:
@@ -37,8 +39,14 @@ def walk_refit_text(diagnostics: dict) -> str:
         run = f" in {runs[form]}{unit}" if form in runs else ""
         return f"{counts.get(form)}{run}"
 
+    why, rhat = "", ""
+    if diagnostics.get("walk_refit") == "mixing":
+        why = " the centred one did not mix:"
+        r = diagnostics.get("walk_max_rhat") or {}
+        if r:
+            rhat = f"worst R-hat: centred {r['centred']:.3f}, non-centred {r['non-centred']:.3f}; "
     return (
-        f"; pooled walk refitted, {kept} kept (same model; divergences: centred "
+        f"; pooled walk refitted,{why} {kept} kept (same model; {rhat}divergences: centred "
         f"{divergences('centred', ' draws per chain')}, non-centred {divergences('non-centred')})"
     )
 

@@ -27,6 +27,7 @@ from staggered.diagnostics import (
     divergence_count,
     draws_run,
     find_problems,
+    mixing_ok,
 )
 from staggered.fit_result import Fit
 from staggered.models import ModelSpec, build_model, load_spec
@@ -84,8 +85,8 @@ def fit_design(
         "max_draws": max_draws,
     }
     priors = {"prior_loc": prior_loc, "prior_scale": prior_scale}
-    idata, seconds, walk, spec = _sample_with_walk_fallback(design, spec, priors, sampling)
-    diag = diagnose(idata)
+    idata, seconds, walk, spec, diag = _sample_with_walk_fallback(design, spec, priors, sampling)
+    diag = dict(diag) if diag is not None else diagnose(idata)
     diag.update({"sampler": sampler, "tune": tune, "seconds": round(seconds, 2), **walk})
     diag["problems"] = _warn_on_problems(diag) if warn else find_problems(diag)
     cfg = design.to_dict()
@@ -110,20 +111,27 @@ def fit_design(
 
 def _sample_with_walk_fallback(
     design: Design, spec: ModelSpec, priors: dict, sampling: dict
-) -> tuple[az.InferenceData, float, dict, ModelSpec]:
-    """Sample ``spec``; under ``pooled_walk="auto"`` refit non-centred if the centred walk diverged.
+) -> tuple[az.InferenceData, float, dict, ModelSpec, dict | None]:
+    """Sample ``spec``; under ``pooled_walk="auto"`` refit non-centred after a poor centred fit.
+
+    Poor: it diverged, or it did not mix.
 
     The two walks are one model (:mod:`staggered.models.curves`); which one NUTS can explore
-    depends on the panel: centred diverges where ``sigma_theta`` heads to zero (a flat pooled
-    curve, noisy levels), non-centred where the data pin levels that move (``docs/
-    validation.md``, session 10). The centred fit stops sampling on at its first checkpoint
-    with a divergence (it will be refitted; more draws cannot remove a divergence). The fit
-    with fewer divergences per draw run is kept (a tie keeps the centred one).
+    depends on the panel: centred diverges, or mixes too slowly for R-hat and ESS to pass even
+    after sampling on, where ``sigma_theta`` heads to zero (a flat pooled curve, noisy levels);
+    non-centred diverges where the data pin levels that move (``docs/validation.md``, sessions
+    10 and 19). The centred fit stops sampling on at its first checkpoint with a divergence (it
+    will be refitted; more draws cannot remove a divergence). After divergences, the fit with
+    fewer divergences per draw run is kept (a tie keeps the centred one); after a centred fit
+    that did not mix, the non-centred one is kept if it has no divergence and mixes, or if
+    neither mixes and its worst R-hat is lower.
 
     Returns the posterior, the sampling seconds of both fits, the diagnostics entries
-    ``pooled_walk`` (the form kept) and, after a refit, ``walk_divergences`` and
-    ``walk_draws_run`` (divergences and draws run per chain of each form), and the spec with
-    the form kept (so a saved fit rebuilds the model it sampled).
+    ``pooled_walk`` (the form kept) and, after a refit, ``walk_refit`` (``"divergences"`` or
+    ``"mixing"``: why), ``walk_divergences``, ``walk_draws_run`` (divergences and draws run
+    per chain of each form) and ``walk_max_rhat`` (each form's worst R-hat), and the spec with
+    the form kept (so a saved fit rebuilds the model it sampled), and the kept fit's
+    :func:`~staggered.diagnostics.diagnose` where it was computed here (else None).
     """
     auto = spec.pooled_walk == "auto"
     first_spec = spec.replace(pooled_walk="centred") if auto else spec
@@ -133,9 +141,12 @@ def _sample_with_walk_fallback(
     )
     kept = {"pooled_walk": first_spec.pooled_walk}
     n_walk = design.event_times.size - design.placebo
+    if not auto or spec.curve != "rw" or n_walk < 2:
+        return idata, seconds, kept, first_spec, None
     first = divergence_count(idata.get("sample_stats"))
-    if not auto or spec.curve != "rw" or n_walk < 2 or not first:
-        return idata, seconds, kept, first_spec
+    first_diag = None if first else diagnose(idata)
+    if not first and mixing_ok(first_diag):
+        return idata, seconds, kept, first_spec, first_diag
     other = spec.replace(pooled_walk="non-centred")
     refit, more = sample_model(build_model(design, other, **priors), **sampling)
     second = divergence_count(refit.get("sample_stats"))
@@ -144,13 +155,23 @@ def _sample_with_walk_fallback(
         "non-centred": draws_run(refit.get("sample_stats")),
     }
     counts = {
+        "walk_refit": "divergences" if first else "mixing",
         "walk_divergences": {"centred": first, "non-centred": second},
         "walk_draws_run": runs,
     }
-    # the centred fit may have stopped early: compare divergences per draw run
-    if second * runs["centred"] < first * runs["non-centred"]:
-        return refit, seconds + more, {"pooled_walk": "non-centred", **counts}, other
-    return idata, seconds + more, {**kept, **counts}, first_spec
+    second_diag = None
+    if first:
+        # the centred fit may have stopped early: compare divergences per draw run
+        better = second * runs["centred"] < first * runs["non-centred"]
+    else:
+        second_diag = diagnose(refit)
+        rhats = {"centred": first_diag["max_rhat"], "non-centred": second_diag["max_rhat"]}
+        counts["walk_max_rhat"] = rhats
+        mixes = mixing_ok(second_diag)
+        better = not second and (mixes or rhats["non-centred"] < rhats["centred"])
+    if better:
+        return refit, seconds + more, {"pooled_walk": "non-centred", **counts}, other, second_diag
+    return idata, seconds + more, {**kept, **counts}, first_spec, first_diag
 
 
 def fit(
