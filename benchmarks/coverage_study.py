@@ -251,6 +251,9 @@ def run_item(item: dict) -> dict:
         pooled_walk=diag.get("pooled_walk"),
         walk_divergences=diag.get("walk_divergences"),
         walk_draws_run=diag.get("walk_draws_run"),
+        walk_refit=diag.get("walk_refit"),
+        walk_max_rhat=diag.get("walk_max_rhat"),
+        walk_min_ess_bulk=diag.get("walk_min_ess_bulk"),
         sampling_seconds=diag.get("seconds"),
         scalars=scalar_summaries(fit.idata.posterior),
     )

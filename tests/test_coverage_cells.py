@@ -195,6 +195,12 @@ def test_error_to_sd_reads_interval_widths_against_errors():
     assert report.error_to_sd(one) == pytest.approx(1.0)
     narrow = [{**p, "mean": p["mean"] / 2} for p in pooled]
     assert report.error_to_sd({"pooled": narrow}) == pytest.approx(0.5)
+    # unequal errors and widths: z = 2, 0, -1 gives sqrt(5 / 3) (not mean |z| 1, nor max 2)
+    mixed = [
+        {"truth": 0.01, "mean": 0.01 + z * sd, "lower": -half * sd, "upper": half * sd}
+        for z, sd in [(2.0, 0.004), (0.0, 0.01), (-1.0, 0.02)]
+    ]
+    assert report.error_to_sd({"pooled": mixed}) == pytest.approx(np.sqrt(5 / 3))
     assert np.isnan(report.error_to_sd(_result("q03-null", 0.9)))
     s = study.summary(
         [one, {**_result("q01-delayed", 1.0), "pooled": narrow}, _result("q03-null", 0.9)]

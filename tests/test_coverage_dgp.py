@@ -266,46 +266,72 @@ def test_imputation_oracle_with_unit_harmonics_is_exact_on_unit_seasonality():
     assert max(abs(v) for v in own.values()) < 1e-6
 
 
-def test_known_counterfactual_estimators_err_by_noise_and_weighting_only():
-    """Handed the expected untreated counts, the count-weighted estimator is exact without
-    noise; the equal-weighted one errs only by weighting sites equally (none when every site
-    has the same effect, 0.7 points where effects are larger in smaller sites); with noise,
-    the count-weighted error has the spread the generator's noise implies."""
+def _known():
     spec = importlib.util.spec_from_file_location(
         "known_counterfactual", _PATH.parent / "known_counterfactual.py"
     )
     known = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(known)
+    return known
+
+
+def test_known_counterfactual_estimators_err_by_noise_and_weighting_only():
+    """Handed the expected untreated counts, the count-weighted estimator is exact without
+    noise; the equal-weighted one errs by weighting sites equally (none when every site has
+    the same effect, 0.7 points where effects are larger in smaller sites); with noise, the
+    count-weighted error has the spread the generator's noise implies."""
+    known = _known()
     sized = dgp.get("y16-size-heterogeneity")
     exact = known.known_counterfactual_errors(dgp.generate(sized, noiseless=True))
     assert exact["count_weighted"].abs().max() < 1e-12
-    assert exact["equal_weighted"].abs().max() > 0.005
+    # noise-free, the log-noise correction (-cv^2/2 = -0.00045 here) is the only other error
+    weighting = exact["equal_weighted"] + known.log_noise_bias(sized)
+    assert weighting.abs().max() > 0.005
     same = replace(sized, unit_sd=0.0, group_sd=0.0, size_corr=0.0)
     homogeneous = known.known_counterfactual_errors(dgp.generate(same, noiseless=True))
-    assert homogeneous["equal_weighted"].abs().max() < 5e-4
-    # negative-binomial noise: var(y) = mu + cv^2 mu^2 per cell, so the count-weighted error
-    # at e has sd sqrt(sum var) / sum mu0; its z-scores over 9 event times have rms near 1
-    # (a model of the noise without the cv^2 term would put it near 3)
-    cfg = dgp.get("y14-population-change")
-    gen = dgp.generate(cfg)
-    err = known.known_counterfactual_errors(gen)["count_weighted"]
-    lat = gen.latent
-    cells = (lat["event_time"] >= 0) & lat["observed"]
-    e = lat["event_time"][cells]
-    mu0, mu1 = lat["mu0"][cells], lat["mu1"][cells]
-    var = pd.Series(mu1 + cfg.overdispersion**2 * mu1**2).groupby(e).sum()
-    z = err / (np.sqrt(var) / pd.Series(mu0).groupby(e).sum())
+    assert (homogeneous["equal_weighted"] + known.log_noise_bias(same)).abs().max() < 5e-4
+    # the variance the smoother uses: var(y) = mu + cv^2 mu^2 per cell (negative binomial), so
+    # the count-weighted error's z-scores over 9 event times have rms near 1 (a variance
+    # without the cv^2 term would put it near 3)
+    gen = dgp.generate(dgp.get("y14-population-change"))
+    errors = known.known_counterfactual_errors(gen)
+    z = errors["count_weighted"] / np.sqrt(errors["variance"])
     assert 0.4 < float(np.sqrt(np.mean(z**2))) < 1.7
 
 
-def test_known_counterfactual_smoother_keeps_exact_curves_and_removes_noise():
-    """The random-walk smoother returns a noise-free curve unchanged and, on a flat curve
-    with known noise, at least halves the error."""
-    spec = importlib.util.spec_from_file_location(
-        "known_counterfactual", _PATH.parent / "known_counterfactual.py"
+@pytest.mark.parametrize("name", ["y13-strong-nb", "q07-strong-pln", "y03-small-poisson"])
+def test_known_counterfactual_noise_matches_the_generator(name):
+    """Variance (against the generator's draw) and log-scale mean of the mixing noise, per
+    noise kind: over many draws around one mu (negative binomial cv 0.3, Poisson-lognormal sd
+    0.3, Poisson)."""
+    known = _known()
+    cfg = dgp.get(name)
+    mu = np.full(400_000, 50.0)
+    rng = np.random.default_rng(0)
+    if cfg.noise == "negbin":
+        phi = 1.0 / cfg.overdispersion**2
+        lam = rng.gamma(phi, mu / phi)
+    elif cfg.noise == "poisson-lognormal":
+        sd = cfg.overdispersion
+        lam = mu * np.exp(rng.normal(-(sd**2) / 2.0, sd, mu.shape))
+    else:
+        lam = mu
+    # the variance against the generator's own draw
+    y = sys.modules["coverage_generate"]._noisy_counts(cfg, mu, rng)
+    assert known.noise_variance(cfg, mu)[0] == pytest.approx(y.var(), rel=0.02)
+    assert known.log_noise_bias(cfg) == pytest.approx(np.log(lam / mu).mean(), abs=2e-3)
+    if cfg.noise != "poisson":
+        assert known.noise_variance(cfg, mu)[0] > 1.5 * mu[0]  # more than Poisson's
+
+
+def test_known_counterfactual_smoother_is_a_random_walk_that_removes_noise():
+    """The prior is cov(theta_i, theta_j) = START_SD^2 + sd^2 min(i, j); the smoother returns
+    a noise-free curve unchanged and, on a flat curve with known noise, halves the error."""
+    known = _known()
+    i, j = np.meshgrid(np.arange(6), np.arange(6), indexing="ij")
+    np.testing.assert_allclose(
+        known.random_walk_prior(6, 0.02), known.START_SD**2 + 0.02**2 * np.minimum(i, j)
     )
-    known = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(known)
     curve = np.array([0.0, -0.002, -0.01, -0.025, -0.04, -0.05, -0.052])
     exact = known.random_walk_smooth(curve, np.full(curve.size, 1e-14))
     np.testing.assert_allclose(exact, curve, atol=1e-6)

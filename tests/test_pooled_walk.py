@@ -220,6 +220,54 @@ def test_auto_walk_refits_non_centred_when_the_centred_walk_did_not_mix(
     text = walk_refit_text(d)
     assert "did not mix" in text and f"{kept} kept" in text
     assert f"R-hat: centred {d['walk_max_rhat']['centred']:.3f}" in text
+    assert f"min bulk ESS: centred {d['walk_min_ess_bulk']['centred']:.0f}" in text
+
+
+def test_quick_look_fit_is_not_refitted_for_mixing(monkeypatch):
+    """Without sampling on (max_draws == draws) more draws come before another walk."""
+    fit_module = importlib.import_module("staggered.fit")
+    sample, seen = _fake_sampler({"centred": 0, "non-centred": 0}, stuck={"centred": 3.0})
+    monkeypatch.setattr(fit_module, "sample_model", sample)
+    result = fit_module.fit_design(
+        _design(), "negbin-rw", draws=50, max_draws=50, random_seed=1, warn=False
+    )
+    assert seen == ["centred"] and "walk_refit" not in result.diagnostics
+    assert result.diagnostics["max_rhat"] > 1.01  # flagged as unconverged, not hidden
+
+
+@pytest.mark.parametrize(
+    ("refit", "centred", "better"),
+    [
+        ((1.02, 300.0), (1.03, 250.0), True),
+        ((1.02, 200.0), (1.03, 250.0), False),  # lower R-hat, but worse ESS
+        ((1.03, 300.0), (1.03, 250.0), True),  # ESS alone
+        ((1.03, 250.0), (1.03, 250.0), False),  # a tie keeps the centred fit
+        ((float("nan"), 300.0), (float("nan"), 250.0), False),  # one chain: no R-hat
+    ],
+)
+def test_a_refit_that_mixes_neither_must_be_better_on_rhat_and_ess(refit, centred, better):
+    from staggered.fit import _mixes_better
+
+    def diag(pair):
+        return {"max_rhat": pair[0], "min_ess_bulk": pair[1]}
+
+    assert _mixes_better(diag(refit), diag(centred)) is better
+
+
+def test_walk_refit_text_survives_a_missing_rhat():
+    from staggered.diagnostics_text import walk_refit_text
+
+    text = walk_refit_text(
+        {
+            "pooled_walk": "centred",
+            "walk_refit": "mixing",
+            "walk_divergences": {"centred": 0, "non-centred": 0},
+            "walk_max_rhat": {"centred": float("nan"), "non-centred": None},
+            "walk_min_ess_bulk": {"centred": 120.0, "non-centred": 90.0},
+        }
+    )
+    assert "worst R-hat: centred n/a, non-centred n/a" in text
+    assert "min bulk ESS: centred 120, non-centred 90" in text
 
 
 def test_fixed_walk_is_never_refitted(monkeypatch):

@@ -8,6 +8,8 @@ numbers and thresholds behind them are :mod:`staggered.diagnostics`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from staggered.diagnostics import advice, find_problems, is_converged
 
 
@@ -25,7 +27,8 @@ def walk_refit_text(diagnostics: dict) -> str:
     For example ``"; pooled walk refitted, non-centred kept (same model; divergences: centred
     12 in 1000 draws per chain, non-centred 0 in 1500)"``, or after a centred fit that did not
     mix ``"; pooled walk refitted, the centred one did not mix: non-centred kept (same model;
-    worst R-hat: centred 1.022, non-centred 1.006; divergences: ...)"``. Empty unless the pooled
+    worst R-hat: centred 1.022, non-centred 1.006; min bulk ESS: centred 260, non-centred 610;
+    divergences: ...)"``. Empty unless the pooled
     walk was refitted (``pooled_walk="auto"``); fits saved before ``walk_draws_run`` was
     recorded give the counts alone.
     """
@@ -39,16 +42,30 @@ def walk_refit_text(diagnostics: dict) -> str:
         run = f" in {runs[form]}{unit}" if form in runs else ""
         return f"{counts.get(form)}{run}"
 
-    why, rhat = "", ""
+    why, mixing = "", ""
     if diagnostics.get("walk_refit") == "mixing":
         why = " the centred one did not mix:"
-        r = diagnostics.get("walk_max_rhat") or {}
-        if r:
-            rhat = f"worst R-hat: centred {r['centred']:.3f}, non-centred {r['non-centred']:.3f}; "
+        for key, label, spec in (
+            ("walk_max_rhat", "worst R-hat", ".3f"),
+            ("walk_min_ess_bulk", "min bulk ESS", ".0f"),
+        ):
+            pair = diagnostics.get(key) or {}
+            if pair:
+                c, n = (_number_text(pair.get(f), spec) for f in ("centred", "non-centred"))
+                mixing += f"{label}: centred {c}, non-centred {n}; "
     return (
-        f"; pooled walk refitted,{why} {kept} kept (same model; {rhat}divergences: centred "
+        f"; pooled walk refitted,{why} {kept} kept (same model; {mixing}divergences: centred "
         f"{divergences('centred', ' draws per chain')}, non-centred {divergences('non-centred')})"
     )
+
+
+def _number_text(value, spec: str) -> str:
+    """``value`` formatted, or ``"n/a"`` for a missing or NaN one (R-hat of one chain)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return format(value, spec) if np.isfinite(value) else "n/a"
 
 
 def problems_text(diagnostics: dict, *, style: str | None = None) -> str:

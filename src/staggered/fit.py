@@ -114,23 +114,25 @@ def _sample_with_walk_fallback(
 ) -> tuple[az.InferenceData, float, dict, ModelSpec, dict | None]:
     """Sample ``spec``; under ``pooled_walk="auto"`` refit non-centred after a poor centred fit.
 
-    Poor: it diverged, or it did not mix.
-
-    The two walks are one model (:mod:`staggered.models.curves`); which one NUTS can explore
-    depends on the panel: centred diverges, or mixes too slowly for R-hat and ESS to pass even
-    after sampling on, where ``sigma_theta`` heads to zero (a flat pooled curve, noisy levels);
-    non-centred diverges where the data pin levels that move (``docs/validation.md``, sessions
-    10 and 19). The centred fit stops sampling on at its first checkpoint with a divergence (it
-    will be refitted; more draws cannot remove a divergence). After divergences, the fit with
-    fewer divergences per draw run is kept (a tie keeps the centred one); after a centred fit
-    that did not mix, the non-centred one is kept if it has no divergence and mixes, or if
-    neither mixes and its worst R-hat is lower.
+    Poor: it diverged, or it sampled on to ``max_draws`` (more than ``draws``) and still did
+    not mix (R-hat or ESS failing). The two walks are one model
+    (:mod:`staggered.models.curves`); which one NUTS can explore depends on the panel: centred
+    diverges, or mixes too slowly for R-hat and ESS to pass, where ``sigma_theta`` heads to zero
+    (a flat pooled curve, noisy levels); non-centred diverges where the data pin levels that
+    move (``docs/validation.md``, sessions 10 and 19). The centred fit stops sampling on at its
+    first checkpoint with a divergence (it will be refitted; more draws cannot remove a
+    divergence). After divergences, the fit with fewer divergences per draw run is kept (a tie
+    keeps the centred one). After a centred fit that did not mix, the non-centred one is kept
+    if it has no divergence and either mixes or, neither mixing, is no worse on R-hat and on
+    bulk ESS and better on one. A fit without sampling on (``max_draws == draws``: a short
+    quick-look fit) is not refitted for mixing: more draws come first.
 
     Returns the posterior, the sampling seconds of both fits, the diagnostics entries
     ``pooled_walk`` (the form kept) and, after a refit, ``walk_refit`` (``"divergences"`` or
     ``"mixing"``: why), ``walk_divergences``, ``walk_draws_run`` (divergences and draws run
-    per chain of each form) and ``walk_max_rhat`` (each form's worst R-hat), and the spec with
-    the form kept (so a saved fit rebuilds the model it sampled), and the kept fit's
+    per chain of each form) and, after a mixing refit, ``walk_max_rhat`` and
+    ``walk_min_ess_bulk`` (each form's worst), the spec with the form kept (so a saved fit
+    rebuilds the model it sampled), and the kept fit's
     :func:`~staggered.diagnostics.diagnose` where it was computed here (else None).
     """
     auto = spec.pooled_walk == "auto"
@@ -144,6 +146,8 @@ def _sample_with_walk_fallback(
     if not auto or spec.curve != "rw" or n_walk < 2:
         return idata, seconds, kept, first_spec, None
     first = divergence_count(idata.get("sample_stats"))
+    if not first and sampling["max_draws"] <= sampling["draws"]:
+        return idata, seconds, kept, first_spec, None
     first_diag = None if first else diagnose(idata)
     if not first and mixing_ok(first_diag):
         return idata, seconds, kept, first_spec, first_diag
@@ -165,13 +169,25 @@ def _sample_with_walk_fallback(
         better = second * runs["centred"] < first * runs["non-centred"]
     else:
         second_diag = diagnose(refit)
-        rhats = {"centred": first_diag["max_rhat"], "non-centred": second_diag["max_rhat"]}
-        counts["walk_max_rhat"] = rhats
-        mixes = mixing_ok(second_diag)
-        better = not second and (mixes or rhats["non-centred"] < rhats["centred"])
+        pair = {"centred": first_diag, "non-centred": second_diag}
+        counts["walk_max_rhat"] = {k: d["max_rhat"] for k, d in pair.items()}
+        counts["walk_min_ess_bulk"] = {k: d["min_ess_bulk"] for k, d in pair.items()}
+        better = not second and (mixing_ok(second_diag) or _mixes_better(second_diag, first_diag))
     if better:
         return refit, seconds + more, {"pooled_walk": "non-centred", **counts}, other, second_diag
     return idata, seconds + more, {**kept, **counts}, first_spec, first_diag
+
+
+def _mixes_better(a: dict, b: dict) -> bool:
+    """Whether fit ``a`` mixed better than ``b``: no worse on both, better on one.
+
+    Compared: worst R-hat and min bulk ESS; a NaN (R-hat of one chain) compares as no better.
+    """
+    rhat = (a["max_rhat"], b["max_rhat"])
+    ess = (a["min_ess_bulk"], b["min_ess_bulk"])
+    if any(v is None or not np.isfinite(v) for v in (*rhat, *ess)):
+        return False
+    return rhat[0] <= rhat[1] and ess[0] >= ess[1] and (rhat[0] < rhat[1] or ess[0] > ess[1])
 
 
 def fit(

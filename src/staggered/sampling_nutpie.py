@@ -142,7 +142,8 @@ def sample_nutpie(
     stop_on_divergence : bool, default False
         Stop at the first checkpoint whose draws include a divergence instead of sampling on
         (more draws cannot remove one); the fit then keeps the draws up to that checkpoint.
-        Used by ``pooled_walk="auto"``, which refits a diverging centred walk anyway.
+        Used by ``pooled_walk="auto"``, which refits a diverging centred walk anyway (and one
+        that samples on to ``max_draws`` without mixing).
 
     Returns
     -------

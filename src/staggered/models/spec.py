@@ -92,9 +92,11 @@ class ModelSpec:
         where the data pin each level more tightly than the curve moves) or its start and
         standardised steps (``non-centred``: right where a level's noise exceeds the curve's
         steps, e.g. a flat curve, where the centred walk is a funnel for ``sigma_theta``).
-        Same model. ``auto`` (the default): centred, and if that fit diverges,
-        :func:`staggered.fit_design` refits non-centred and keeps the fit with fewer
-        divergences per draw run (models built directly take ``auto`` as centred).
+        Same model. ``auto`` (the default): centred, and if that fit diverges, or samples on
+        to ``max_draws`` without mixing, :func:`staggered.fit_design` refits non-centred and
+        keeps the better fit (fewer divergences per draw run; or, after a failure to mix, the
+        non-centred one if it does not diverge and mixes better). Models built directly take
+        ``auto`` as centred.
     priors : dict
         Prior scales (see the spec files for their meaning).
     summary : str
