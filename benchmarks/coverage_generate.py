@@ -253,17 +253,20 @@ def _log_effect(
     return np.where(treated_cell, mult[:, None] * ramp * np.log1p(cfg.size * shape), 0.0)
 
 
-def _noisy_counts(cfg: PanelConfig, mu1: np.ndarray, r: np.random.Generator) -> np.ndarray:
-    """Counts around the expected ``mu1``: Poisson, negative-binomial or Poisson-lognormal."""
+def mixed_rate(cfg: PanelConfig, mu1: np.ndarray, r: np.random.Generator) -> np.ndarray:
+    """The Poisson rate of each cell: ``mu1`` times the panel's mixing noise (mean 1)."""
     if cfg.noise == "negbin":
         phi = 1.0 / cfg.overdispersion**2
-        lam = r.gamma(phi, mu1 / phi)
-    elif cfg.noise == "poisson-lognormal":
+        return r.gamma(phi, mu1 / phi)
+    if cfg.noise == "poisson-lognormal":
         sd = cfg.overdispersion
-        lam = mu1 * np.exp(r.normal(-(sd**2) / 2.0, sd, mu1.shape))
-    else:
-        lam = mu1
-    return r.poisson(lam)
+        return mu1 * np.exp(r.normal(-(sd**2) / 2.0, sd, mu1.shape))
+    return mu1
+
+
+def _noisy_counts(cfg: PanelConfig, mu1: np.ndarray, r: np.random.Generator) -> np.ndarray:
+    """Counts around the expected ``mu1``: Poisson, negative-binomial or Poisson-lognormal."""
+    return r.poisson(mixed_rate(cfg, mu1, r))
 
 
 def _long_panel(

@@ -307,17 +307,9 @@ def test_known_counterfactual_noise_matches_the_generator(name):
     known = _known()
     cfg = dgp.get(name)
     mu = np.full(400_000, 50.0)
-    rng = np.random.default_rng(0)
-    if cfg.noise == "negbin":
-        phi = 1.0 / cfg.overdispersion**2
-        lam = rng.gamma(phi, mu / phi)
-    elif cfg.noise == "poisson-lognormal":
-        sd = cfg.overdispersion
-        lam = mu * np.exp(rng.normal(-(sd**2) / 2.0, sd, mu.shape))
-    else:
-        lam = mu
-    # the variance against the generator's own draw
-    y = sys.modules["coverage_generate"]._noisy_counts(cfg, mu, rng)
+    generate = sys.modules["coverage_generate"]
+    lam = generate.mixed_rate(cfg, mu, np.random.default_rng(0))
+    y = generate._noisy_counts(cfg, mu, np.random.default_rng(1))  # the generator's own draw
     assert known.noise_variance(cfg, mu)[0] == pytest.approx(y.var(), rel=0.02)
     assert known.log_noise_bias(cfg) == pytest.approx(np.log(lam / mu).mean(), abs=2e-3)
     if cfg.noise != "poisson":
