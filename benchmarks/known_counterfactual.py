@@ -118,6 +118,11 @@ def _pooled_cells(gen: dgp.GeneratedPanel):
     return lat["event_time"][cells], lat["mu0"][cells], lat["mu1"][cells], y[cells]
 
 
+def pooled_truth(gen: dgp.GeneratedPanel) -> pd.Series:
+    """The generator's pooled truth by event time (``sum mu1 / sum mu0 - 1``)."""
+    return gen.truth[gen.truth["scope"] == "pooled"].set_index("event_time")["value"]
+
+
 def known_counterfactual_errors(gen: dgp.GeneratedPanel) -> pd.DataFrame:
     """Estimate minus truth of the pooled relative effect by event time, each estimator.
 
@@ -130,7 +135,7 @@ def known_counterfactual_errors(gen: dgp.GeneratedPanel) -> pd.DataFrame:
     """
     e, mu0, mu1, y = _pooled_cells(gen)
     total0 = pd.Series(mu0).groupby(e).sum()
-    truth = pd.Series(mu1).groupby(e).sum() / total0 - 1
+    truth = pooled_truth(gen).reindex(total0.index)
     count_weighted = pd.Series(y).groupby(e).sum() / total0 - 1
     # less the mixing noise's mean on the log scale (-cv^2 / 2), known here as mu0 is
     log_ratio = pd.Series(np.log((y + 0.5) / mu0)).groupby(e).mean() - log_noise_bias(gen.config)
@@ -171,8 +176,8 @@ def score(cfg: dgp.PanelConfig, imputation: bool = False) -> dict:
             errors = errors.join(imputed_errors(cfg, errors["truth"], errors["variance"]))
         else:
             print(f"  {cfg.name}: unbalanced, no imputation estimators", flush=True)
-    errors = errors.drop(columns=["truth", "variance"])
-    truth = gen.truth[gen.truth["scope"] == "pooled"].set_index("event_time")["value"]
+    truth = errors.pop("truth")
+    errors = errors.drop(columns="variance")
     cs = cs_relative(gen.panel, gen.columns)
     if cs is None:
         raise SystemExit("Callaway & Sant'Anna needs the bench extra: pip install -e '.[bench]'")

@@ -8,9 +8,7 @@ numbers and thresholds behind them are :mod:`staggered.diagnostics`.
 
 from __future__ import annotations
 
-import numpy as np
-
-from staggered.diagnostics import advice, find_problems, is_converged
+from staggered.diagnostics import _number, advice, find_problems, is_converged
 
 
 def kept_draws_text(diagnostics: dict) -> str:
@@ -61,11 +59,8 @@ def walk_refit_text(diagnostics: dict) -> str:
 
 def _number_text(value, spec: str) -> str:
     """``value`` formatted, or ``"n/a"`` for a missing or NaN one (R-hat of one chain)."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return "n/a"
-    return format(value, spec) if np.isfinite(value) else "n/a"
+    number = _number(value)
+    return "n/a" if number is None else format(number, spec)
 
 
 def problems_text(diagnostics: dict, *, style: str | None = None) -> str:
